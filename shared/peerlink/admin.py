@@ -1,0 +1,84 @@
+"""``peerlink``: operator commands that belong to no single service."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from peerlink import catalogue_doc
+from peerlink.amqp import connect
+from peerlink.broker_admin import ManagementApi, setup_site
+from peerlink.config import ROLES, SITE_SLUG, default_amqp_url
+from peerlink.web.auth import new_token, token_entry
+
+
+@click.group(help="Peerlink operator commands.")
+def main() -> None:
+    pass
+
+
+@main.group(help="API tokens.")
+def token() -> None:
+    pass
+
+
+@token.command("new", help="Make a token; prints the secret once and the PEERLINK_API_TOKENS entry to configure.")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--site", required=True)
+@click.option("--label", default="")
+@click.option("--env", "as_env", is_flag=True, help="Print as shell assignments.")
+def token_new(role: str, site: str, label: str, as_env: bool) -> None:
+    if not SITE_SLUG.match(site):
+        raise click.BadParameter(f"{site!r} is not a site slug", param_hint="--site")
+    secret = new_token()
+    entry = token_entry(secret, role, site, label)
+    if as_env:
+        click.echo(f"TOKEN={secret}\nENTRY={entry}")
+    else:
+        click.echo(f"token (give to the client, shown once): {secret}")
+        click.echo(f"PEERLINK_API_TOKENS entry (configure on the service): {entry}")
+
+
+@main.group(help="The broker.")
+def broker() -> None:
+    pass
+
+
+@broker.command("check", help="Say in one line whether the broker answers.")
+@click.option("--amqp-url", default="amqp://guest:guest@localhost:5672/")
+def broker_check(amqp_url: str) -> None:
+    try:
+        connect(amqp_url, name="peerlink-check", timeout=3, heartbeat=0).release()
+    except Exception as exc:  # noqa: BLE001 - any failure gets the same one-line advice
+        click.echo(
+            f"RabbitMQ does not answer at {amqp_url.split('@')[-1]} ({type(exc).__name__}). "
+            "Start it with: rabbitmq-server -detached (or: docker run -d -p 5672:5672 -p 15672:15672 "
+            "rabbitmq:3-management)",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo("RabbitMQ answers.")
+
+
+@broker.command("setup", help="Create a site's vhost and exchanges (idempotent).")
+@click.option("--site", required=True)
+@click.option("--amqp-url", default=None, help="Default: the site's vhost on localhost.")
+@click.option("--management-url", default=None, help="Default: port 15672 of the AMQP host.")
+def broker_setup(site: str, amqp_url: str | None, management_url: str | None) -> None:
+    url = amqp_url or default_amqp_url(site)
+    management = ManagementApi(management_url) if management_url else ManagementApi.for_amqp_url(url)
+    vhost = setup_site(url, management)
+    click.echo(f"site {site}: vhost {vhost!r} ready with peerlink.events and peerlink.private")
+
+
+@main.command(help="Print the event catalogue as Markdown, or write it into a document.")
+@click.option("--write", "target", type=click.Path(path_type=Path, exists=True), default=None)
+def catalogue(target: Path | None) -> None:
+    section = catalogue_doc.render()
+    if target is None:
+        click.echo(section)
+        return
+    target.write_text(catalogue_doc.replace_section(target.read_text(), section))
+    click.echo(f"event catalogue written into {target}")

@@ -1,0 +1,3 @@
+from peerlink.migrations import run_environment
+
+run_environment()

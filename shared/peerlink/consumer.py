@@ -1,0 +1,434 @@
+"""The consumer runner: handlers run in batches, each in its own savepoint, once per event.
+
+For each batch of deliveries:
+
+1. decode: a body that is not a Peerlink CloudEvent, of a type this consumer has no handler
+   for, or whose data fails its schema is parked at once with the reason;
+2. in one database transaction: skip events already in the inbox, run each handler in a
+   savepoint (a failure rolls back that handler's writes only), record the handled events
+   in the inbox, commit;
+3. republish failures to the retry queue of their attempt (TTL, then dead-lettered back) or,
+   after the last attempt, to the parking queue, with the reason in the headers; wait for
+   the broker's confirms;
+4. only then ack the whole batch.
+
+A crash anywhere before 4 redelivers the batch, and the inbox makes that harmless. A
+database that went away is not the handler's fault: the batch is held, unacked, and tried
+again after a backoff, burning none of its retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import amqp
+import sqlalchemy as sa
+from marshmallow import ValidationError
+from prometheus_client import Counter, Histogram
+from sqlalchemy.engine import Connection, Engine
+
+from peerlink import context
+from peerlink.amqp import CONNECTION_ERRORS, Backoff, BrokerUnavailable, ConfirmingPublisher, OutgoingMessage, connect
+from peerlink.contracts import CATALOGUE, Catalogue, EventType
+from peerlink.db import is_connection_failure, write_transaction
+from peerlink.envelope import Envelope, InvalidEnvelope, flatten_errors, parse_envelope
+from peerlink.outbox import Producer, emit
+from peerlink.tables import inbox
+from peerlink.topology import ConsumerQueues
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+# Headers we add on the way to the retry and parking queues.
+ATTEMPT = "x-peerlink-attempt"
+LAST_ERROR = "x-peerlink-last-error"
+PARKED_REASON = "x-peerlink-parked-reason"
+PARKED_AT = "x-peerlink-parked-at"
+CONSUMER = "x-peerlink-consumer"
+ORIGINAL_EXCHANGE = "x-peerlink-exchange"
+ORIGINAL_ROUTING_KEY = "x-peerlink-routing-key"
+
+HANDLED = Counter("peerlink_consumer_handled_total", "Events handled and committed", ["consumer", "type"])
+DUPLICATES = Counter("peerlink_consumer_duplicates_total", "Redelivered or duplicated events skipped", ["consumer"])
+RETRIED = Counter("peerlink_consumer_retried_total", "Handler failures sent to a retry queue", ["consumer"])
+PARKED = Counter("peerlink_consumer_parked_total", "Messages parked", ["consumer", "why"])
+BATCH_SECONDS = Histogram("peerlink_consumer_batch_seconds", "Time to handle and commit one batch", ["consumer"])
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler for an event it can never handle: parked at once, not retried."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a handler receives: the envelope and its data, loaded by the type's schema."""
+
+    envelope: Envelope
+    event_type: EventType
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.envelope.id
+
+    @property
+    def subject(self) -> str:
+        return self.envelope.subject
+
+    @property
+    def site(self) -> str:
+        return self.envelope.site
+
+    @property
+    def time(self) -> datetime:
+        return self.envelope.time
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.envelope.correlationid
+
+
+@dataclass
+class HandlerContext:
+    """The open transaction a handler writes in, and an outbox that links what it emits."""
+
+    connection: Connection
+    producer: Producer
+    event: Event
+
+    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any]) -> Envelope:
+        return emit(
+            self.connection,
+            self.producer,
+            event_type,
+            subject=subject,
+            data=data,
+            causation_id=self.event.id,
+            correlation_id=self.event.correlation_id,
+        )
+
+
+Handler = Callable[[Event, HandlerContext], None]
+
+
+@dataclass
+class Subscriptions:
+    """Which event types a consumer handles, and with what: ``@subs.on(REFERRAL_RECEIVED)``."""
+
+    name: str
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    types: dict[str, EventType] = field(default_factory=dict)
+
+    def on(self, event_type: EventType) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            if event_type.name in self.handlers:
+                raise ValueError(f"{self.name} already handles {event_type.name}")
+            self.handlers[event_type.name] = handler
+            self.types[event_type.name] = event_type
+            return handler
+
+        return register
+
+    @property
+    def bindings(self) -> list[tuple[str, str]]:
+        return sorted({(t.exchange, t.binding_key) for t in self.types.values()})
+
+
+class _Undeliverable(Exception):
+    """A message that can never be handled as it is; parked with this reason."""
+
+
+@dataclass
+class _Delivery:
+    message: amqp.Message
+    event: Event | None = None
+    error: str | None = None
+
+    @property
+    def tag(self) -> int:
+        return int(self.message.delivery_info["delivery_tag"])
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        return dict(self.message.properties.get("application_headers") or {})
+
+    @property
+    def attempt(self) -> int:
+        try:
+            return int(self.headers.get(ATTEMPT, 0))
+        except (TypeError, ValueError):
+            return 0
+
+
+class Consumer:
+    def __init__(
+        self,
+        engine: Engine,
+        amqp_url: str,
+        subscriptions: Subscriptions,
+        *,
+        producer: Producer,
+        retry_delays: Iterable[float],
+        prefetch: int = 200,
+        batch_size: int = 100,
+        gap: float = 0.002,
+        catalogue: Catalogue = CATALOGUE,
+        inbox_retention: timedelta = timedelta(days=30),
+    ):
+        self.engine = engine
+        self.amqp_url = amqp_url
+        self.subscriptions = subscriptions
+        self.producer = producer
+        self.queues = ConsumerQueues(subscriptions.name, tuple(retry_delays))
+        self.prefetch = prefetch
+        self.batch_size = min(batch_size, prefetch)
+        self.gap = gap
+        self.catalogue = catalogue
+        self.inbox_retention = inbox_retention
+        self._buffer: list[amqp.Message] = []
+        self._last_prune = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.subscriptions.name
+
+    # Connection lifecycle ------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                self._connected(stop, backoff)
+            except CONNECTION_ERRORS as exc:
+                log.warning("consumer lost the broker, reconnecting", extra={"consumer": self.name, "error": repr(exc)})
+                backoff.sleep(stop)
+
+    def _connected(self, stop: threading.Event, backoff: Backoff) -> None:
+        connection = connect(self.amqp_url, name=f"{self.name}-consumer")
+        self._buffer = []
+        try:
+            channel = connection.channel()
+            self.queues.declare(channel, self.subscriptions.bindings)
+            publisher = ConfirmingPublisher(connection)
+            channel.basic_qos(0, self.prefetch, False)
+            channel.basic_consume(self.queues.inbox, callback=self._buffer.append, no_ack=False)
+            log.info("consumer ready", extra={"consumer": self.name, "queue": self.queues.inbox})
+            backoff.reset()
+            while not stop.is_set():
+                self._fill(connection)
+                if self._buffer:
+                    batch, self._buffer[:] = list(self._buffer), []
+                    self._handle(batch, channel, publisher, connection, stop)
+                self._prune_now_and_then()
+        finally:
+            with contextlib.suppress(Exception):
+                connection.release()
+
+    def _fill(self, connection: Any) -> None:
+        """Wait for a first delivery, then take whatever follows closely, up to a batch."""
+        if not self._buffer:
+            try:
+                connection.drain_events(timeout=1.0)
+            except TimeoutError:
+                connection.heartbeat_check()
+                return
+        started = time.monotonic()
+        while len(self._buffer) < self.batch_size and time.monotonic() - started < 0.05:
+            try:
+                connection.drain_events(timeout=self.gap)
+            except TimeoutError:
+                break
+
+    # One batch -----------------------------------------------------------------------
+
+    def _handle(
+        self,
+        messages: list[amqp.Message],
+        channel: amqp.Channel,
+        publisher: ConfirmingPublisher,
+        connection: Any,
+        stop: threading.Event,
+    ) -> None:
+        deliveries = [self._decode(message) for message in messages]
+        valid = [d for d in deliveries if d.event is not None]
+        backoff = Backoff()
+        while True:
+            try:
+                with BATCH_SECONDS.labels(self.name).time():
+                    failures = self._apply(valid)
+                break
+            except sa.exc.SQLAlchemyError as exc:
+                if not is_connection_failure(exc):
+                    raise
+                log.warning(
+                    "consumer lost the database; holding the batch", extra={"consumer": self.name, "error": repr(exc)}
+                )
+                deadline = time.monotonic() + backoff.next_delay()
+                while time.monotonic() < deadline:
+                    if stop.is_set():
+                        return  # unacked: the broker redelivers them to whoever consumes next
+                    connection.heartbeat_check()
+                    stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+        outgoing = [self._park(d, d.error or "invalid", "invalid") for d in deliveries if d.event is None]
+        outgoing += [self._retry_or_park(d, exc) for d, exc in failures]
+        if outgoing and not all(publisher.publish(outgoing)):
+            raise BrokerUnavailable("could not move failed messages to their retry or parking queue")
+        channel.basic_ack(max(d.tag for d in deliveries), multiple=True)
+
+    def _decode(self, message: amqp.Message) -> _Delivery:
+        delivery = _Delivery(message)
+        try:
+            delivery.event = self._event(message.body)
+        except _Undeliverable as exc:
+            delivery.error = str(exc)
+        return delivery
+
+    def _event(self, body: bytes | str) -> Event:
+        if len(body) > MAX_BODY_BYTES:
+            raise _Undeliverable(f"body of {len(body)} bytes is over the {MAX_BODY_BYTES}-byte limit")
+        try:
+            envelope = parse_envelope(body)
+        except InvalidEnvelope as exc:
+            raise _Undeliverable(str(exc)) from None
+        event_type = self.subscriptions.types.get(envelope.type)
+        if event_type is None:
+            known = self.catalogue.get(envelope.type) is not None
+            raise _Undeliverable(
+                f"{self.name} has no handler for {envelope.type}" + ("" if known else " (not in the event catalogue)")
+            )
+        try:
+            data = event_type.load(envelope.data)
+        except ValidationError as exc:
+            raise _Undeliverable(f"data does not match {event_type.name}: {flatten_errors(exc.messages)}") from None
+        return Event(envelope, event_type, data)
+
+    def _apply(self, deliveries: list[_Delivery]) -> list[tuple[_Delivery, Exception]]:
+        """Run the handlers in one transaction; returns the deliveries whose handler failed."""
+        failures: list[tuple[_Delivery, Exception]] = []
+        if not deliveries:
+            return failures
+        with write_transaction(self.engine) as conn:
+            seen = self._already_handled(conn, deliveries)
+            handled: list[Event] = []
+            for delivery in deliveries:
+                event = delivery.event
+                assert event is not None
+                if event.envelope.dedup_key in seen:
+                    DUPLICATES.labels(self.name).inc()
+                    continue
+                savepoint = conn.begin_nested()
+                try:
+                    with context.correlated(event.correlation_id):
+                        self.subscriptions.handlers[event.event_type.name](
+                            event, HandlerContext(conn, self.producer, event)
+                        )
+                except Exception as exc:
+                    savepoint.rollback()
+                    if isinstance(exc, sa.exc.SQLAlchemyError) and is_connection_failure(exc):
+                        raise
+                    failures.append((delivery, exc))
+                    continue
+                savepoint.commit()
+                seen.add(event.envelope.dedup_key)
+                handled.append(event)
+            if handled:
+                now = datetime.now(UTC)
+                conn.execute(
+                    inbox.insert(),
+                    [
+                        {
+                            "consumer": self.name,
+                            "source": e.envelope.source,
+                            "event_id": e.id,
+                            "event_type": e.event_type.name,
+                            "processed_at": now,
+                        }
+                        for e in handled
+                    ],
+                )
+        for event in handled:
+            HANDLED.labels(self.name, event.event_type.name).inc()
+        return failures
+
+    def _already_handled(self, conn: Connection, deliveries: list[_Delivery]) -> set[tuple[str, str]]:
+        ids = {d.event.id for d in deliveries if d.event}
+        rows = conn.execute(
+            sa.select(inbox.c.source, inbox.c.event_id).where(inbox.c.consumer == self.name, inbox.c.event_id.in_(ids))
+        )
+        return {(row.source, row.event_id) for row in rows}
+
+    # Retry and parking ---------------------------------------------------------------
+
+    def _retry_or_park(self, delivery: _Delivery, exc: Exception) -> OutgoingMessage:
+        attempt = delivery.attempt + 1
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        if isinstance(exc, PermanentFailure):
+            return self._park(delivery, reason, "permanent")
+        if attempt >= self.queues.max_attempts:
+            return self._park(delivery, f"gave up after {attempt} attempts; last error {reason}", "exhausted")
+        log.warning(
+            "handler failed; will retry",
+            extra={
+                "consumer": self.name,
+                "event_id": delivery.event.id if delivery.event else None,
+                "attempt": attempt,
+                "error": reason,
+            },
+        )
+        RETRIED.labels(self.name).inc()
+        return self._copy(delivery, self.queues.retry(attempt), {ATTEMPT: attempt, LAST_ERROR: reason})
+
+    def _park(self, delivery: _Delivery, reason: str, why: str) -> OutgoingMessage:
+        log.error("message parked", extra={"consumer": self.name, "reason": reason, "queue": self.queues.parked})
+        PARKED.labels(self.name, why).inc()
+        return self._copy(
+            delivery,
+            self.queues.parked,
+            {
+                PARKED_REASON: reason[:1000],
+                PARKED_AT: datetime.now(UTC).isoformat(),
+                ATTEMPT: delivery.attempt + (0 if why == "invalid" else 1),
+            },
+        )
+
+    def _copy(self, delivery: _Delivery, queue: str, extra_headers: dict[str, Any]) -> OutgoingMessage:
+        message = delivery.message
+        properties = message.properties
+        info = message.delivery_info
+        headers = delivery.headers
+        headers.setdefault(ORIGINAL_EXCHANGE, info.get("exchange", ""))
+        headers.setdefault(ORIGINAL_ROUTING_KEY, info.get("routing_key", ""))
+        headers[CONSUMER] = self.name
+        headers.update(extra_headers)
+        body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+        return OutgoingMessage(
+            exchange="",
+            routing_key=queue,
+            body=body,
+            message_id=str(properties.get("message_id") or ""),
+            type=str(properties.get("type") or ""),
+            correlation_id=properties.get("correlation_id"),
+            headers=headers,
+            app_id=properties.get("app_id"),
+            mandatory=True,
+        )
+
+    def _prune_now_and_then(self) -> None:
+        if time.monotonic() - self._last_prune < 3600:
+            return
+        self._last_prune = time.monotonic()
+        cutoff = datetime.now(UTC) - self.inbox_retention
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(inbox.delete().where(inbox.c.consumer == self.name, inbox.c.processed_at < cutoff))
+        except sa.exc.SQLAlchemyError as exc:
+            # Housekeeping only: the next round tries again.
+            log.warning("could not prune the inbox", extra={"consumer": self.name, "error": repr(exc)})

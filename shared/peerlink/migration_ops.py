@@ -1,0 +1,61 @@
+"""Versioned migration steps for the messaging tables every service keeps.
+
+A service's first migration calls ``create_messaging_tables_v1()``. These functions are
+frozen: a later change to the messaging tables gets a new ``..._v2`` step that each
+service's next migration calls, so history never changes under a deployed database.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from peerlink.db import UTCDateTime
+
+
+def create_messaging_tables_v1() -> None:
+    op.create_table(
+        "peerlink_outbox",
+        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("event_type", sa.String(length=120), nullable=False),
+        sa.Column("exchange", sa.String(length=64), nullable=False),
+        sa.Column("routing_key", sa.String(length=255), nullable=False),
+        sa.Column("subject", sa.String(length=100), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("correlation_id", sa.String(length=100), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("position", name="pk_peerlink_outbox"),
+        sa.UniqueConstraint("event_id", name="uq_peerlink_outbox_event_id"),
+    )
+    op.create_index("ix_peerlink_outbox_published_at", "peerlink_outbox", ["published_at"])
+    op.create_index(
+        "ix_peerlink_outbox_unpublished",
+        "peerlink_outbox",
+        ["position"],
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    )
+    op.create_table(
+        "peerlink_aggregate_sequence",
+        sa.Column("aggregate", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(length=100), nullable=False),
+        sa.Column("last_sequence", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("aggregate", "subject", name="pk_peerlink_aggregate_sequence"),
+    )
+    op.create_table(
+        "peerlink_inbox",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("event_id", sa.String(length=100), nullable=False),
+        sa.Column("event_type", sa.String(length=120), nullable=False),
+        sa.Column("processed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "source", "event_id", name="pk_peerlink_inbox"),
+    )
+    op.create_index("ix_peerlink_inbox_processed_at", "peerlink_inbox", ["processed_at"])
+
+
+def drop_messaging_tables_v1() -> None:
+    op.drop_table("peerlink_inbox")
+    op.drop_table("peerlink_aggregate_sequence")
+    op.drop_table("peerlink_outbox")

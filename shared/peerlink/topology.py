@@ -1,0 +1,106 @@
+"""The broker topology every site declares, and the queues of one consumer.
+
+Names are deterministic so that an operator reading the broker knows each queue's owner:
+``<service>.inbox`` is what the service consumes, ``<service>.inbox.retry.<delay>`` hold
+failed messages for a while and dead-letter them back, ``<service>.inbox.parked`` keeps
+what gave up, with the reason in its headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import amqp
+
+from peerlink.contracts import EVENTS_EXCHANGE, PRIVATE_EXCHANGE
+
+UNROUTED_EXCHANGE = "peerlink.unrouted"
+UNROUTED_QUEUE = "peerlink.unrouted"
+
+# A message redelivered this often without being settled has crashed its consumer that
+# many times: dead-letter it to the parking queue instead of looping forever.
+DELIVERY_LIMIT = 10
+
+
+def quorum_arguments(**extra: Any) -> dict[str, Any]:
+    return {"x-queue-type": "quorum", **extra}
+
+
+def at_least_once_dead_letter(routing_key: str, exchange: str = "") -> dict[str, Any]:
+    """Quorum queue dead-lettering that cannot lose a message on the way (RabbitMQ >= 3.10)."""
+    return {
+        "x-dead-letter-exchange": exchange,
+        "x-dead-letter-routing-key": routing_key,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+def declare_exchanges(channel: amqp.Channel) -> None:
+    """The two topic exchanges; anything they cannot route is kept, not dropped."""
+    channel.exchange_declare(UNROUTED_EXCHANGE, "fanout", durable=True, auto_delete=False)
+    channel.queue_declare(UNROUTED_QUEUE, durable=True, auto_delete=False, arguments=quorum_arguments())
+    channel.queue_bind(UNROUTED_QUEUE, UNROUTED_EXCHANGE, "")
+    for exchange in (EVENTS_EXCHANGE, PRIVATE_EXCHANGE):
+        channel.exchange_declare(
+            exchange, "topic", durable=True, auto_delete=False, arguments={"alternate-exchange": UNROUTED_EXCHANGE}
+        )
+
+
+def format_delay(seconds: float) -> str:
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    if seconds < 60 or seconds % 60:
+        return f"{seconds:g}s"
+    if seconds < 3600 or seconds % 3600:
+        return f"{seconds / 60:g}m"
+    return f"{seconds / 3600:g}h"
+
+
+@dataclass(frozen=True)
+class ConsumerQueues:
+    """The queues of one consumer, named after it."""
+
+    name: str
+    retry_delays: Sequence[float]
+
+    @property
+    def inbox(self) -> str:
+        return f"{self.name}.inbox"
+
+    @property
+    def parked(self) -> str:
+        return f"{self.inbox}.parked"
+
+    def retry(self, attempt: int) -> str:
+        """The delay queue for a message that has failed ``attempt`` times (1-based)."""
+        return f"{self.inbox}.retry.{format_delay(self.retry_delays[attempt - 1])}"
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_delays) + 1
+
+    def declare(self, channel: amqp.Channel, bindings: Iterable[tuple[str, str]]) -> None:
+        declare_exchanges(channel)
+        channel.queue_declare(self.parked, durable=True, auto_delete=False, arguments=quorum_arguments())
+        channel.queue_declare(
+            self.inbox,
+            durable=True,
+            auto_delete=False,
+            arguments=quorum_arguments(
+                **{"x-delivery-limit": DELIVERY_LIMIT}, **at_least_once_dead_letter(self.parked)
+            ),
+        )
+        for exchange, routing_key in sorted(set(bindings)):
+            channel.queue_bind(self.inbox, exchange, routing_key)
+        for attempt, delay in enumerate(self.retry_delays, start=1):
+            channel.queue_declare(
+                self.retry(attempt),
+                durable=True,
+                auto_delete=False,
+                arguments=quorum_arguments(
+                    **{"x-message-ttl": max(1, round(delay * 1000))}, **at_least_once_dead_letter(self.inbox)
+                ),
+            )

@@ -1,0 +1,96 @@
+"""The application factory every service's ``create_app`` builds on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Flask, current_app, request
+from flask_smorest import Blueprint, abort
+
+from peerlink.config import Settings
+from peerlink.outbox import Producer, UnitOfWork
+from peerlink.web import health, observability
+from peerlink.web.auth import TokenAuthenticator, _view_for_request, public, undeclared_endpoints
+from peerlink.web.problems import ProblemApi
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+@dataclass
+class ServiceContext:
+    """What request handlers need from the world, set up once in the factory."""
+
+    settings: Settings
+    engine: sa.Engine
+    producer: Producer
+    readiness: health.ReadinessChecks
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.producer)
+
+
+def service() -> ServiceContext:
+    return current_app.extensions["peerlink"]  # type: ignore[no-any-return]
+
+
+def create_service_app(
+    settings: Settings,
+    engine: sa.Engine,
+    *,
+    title: str,
+    description: str,
+    blueprints: Iterable[Blueprint],
+    version: str = "1.0.0",
+) -> Flask:
+    app = Flask(settings.service)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION=version,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": description},
+            "security": [{"bearer": []}],
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        },
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["peerlink"] = ServiceContext(
+        settings=settings,
+        engine=engine,
+        producer=Producer(settings.site, settings.service),
+        readiness=health.ReadinessChecks(engine, settings.amqp_url),
+    )
+    observability.install(app)
+    TokenAuthenticator(settings.tokens, settings.site).install(app)
+    app.before_request(_json_bodies_only)
+    api = ProblemApi(app)
+    app.register_blueprint(health.blueprint)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    missing = undeclared_endpoints(app)
+    if missing:
+        raise RuntimeError(f"endpoints without @public or @requires(...): {', '.join(missing)}")
+    return app
+
+
+def _json_bodies_only() -> None:
+    """API bodies are JSON; public HTML forms (``@public``) may post form data."""
+    if request.method not in BODY_METHODS or not request.content_length:
+        return
+    if request.is_json:
+        return
+    view = _view_for_request()
+    if getattr(view, "_peerlink_accepts_forms", False) and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        return
+    abort(415, message="Send the body as application/json.")
+
+
+__all__ = ["ServiceContext", "create_service_app", "public", "service"]

@@ -1,0 +1,75 @@
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from marshmallow import Schema, fields
+
+from peerlink.contracts import (
+    CATALOGUE,
+    CONTACT_RECORDED,
+    REFERRAL_RECEIVED,
+    Channel,
+    ContractViolation,
+    personal_fields,
+)
+
+ALL_TYPES = list(CATALOGUE)
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES, ids=str)
+def test_every_example_is_what_its_producer_may_emit_and_its_consumer_accepts(event_type):
+    wire = event_type.dump(event_type.load(event_type.example))
+    assert event_type.load(wire) == event_type.load(event_type.example)
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES, ids=str)
+def test_names_follow_the_contract(event_type):
+    assert event_type.name == f"peerlink.{event_type.aggregate}.{event_type.verb}.v{event_type.version}"
+    assert event_type.routing_key("merthyr") == f"merthyr.{event_type.aggregate}.{event_type.verb}"
+
+
+@pytest.mark.parametrize("event_type", [t for t in ALL_TYPES if t.channel is Channel.EVENTS], ids=str)
+def test_nothing_on_the_pseudonymous_exchange_has_a_personal_field(event_type):
+    assert personal_fields(event_type.schema) == []
+
+
+def test_the_personal_field_check_sees_nested_fields():
+    class Inner(Schema):
+        email = fields.Email()
+
+    class Outer(Schema):
+        person = fields.Nested(Inner)
+        contacts = fields.List(fields.Nested(Inner))
+
+    assert personal_fields(Outer) == ["person.email", "contacts.email"]
+
+
+def test_contact_details_travel_only_on_the_private_exchange():
+    assert CONTACT_RECORDED.exchange == "peerlink.private"
+    assert personal_fields(CONTACT_RECORDED.schema)
+
+
+def test_a_producer_cannot_emit_a_field_outside_its_contract():
+    data = {**REFERRAL_RECEIVED.load(REFERRAL_RECEIVED.example), "given_name": "Rhian"}
+    with pytest.raises(ContractViolation, match="given_name"):
+        REFERRAL_RECEIVED.dump(data)
+
+
+def test_a_producer_cannot_emit_invalid_values():
+    data = {**REFERRAL_RECEIVED.load(REFERRAL_RECEIVED.example), "source": "the pub"}
+    with pytest.raises(ContractViolation, match="source"):
+        REFERRAL_RECEIVED.dump(data)
+
+
+def test_a_consumer_tolerates_an_added_field():
+    wire = {**REFERRAL_RECEIVED.example, "added_later": 1}
+    assert "added_later" not in REFERRAL_RECEIVED.load(wire)
+
+
+def test_python_values_are_serialised_for_the_wire():
+    data = REFERRAL_RECEIVED.load(REFERRAL_RECEIVED.example)
+    data["referral_id"] = uuid.UUID(int=1)
+    data["received_at"] = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    wire = REFERRAL_RECEIVED.dump(data)
+    assert wire["referral_id"] == "00000000-0000-0000-0000-000000000001"
+    assert wire["received_at"].startswith("2026-01-02T03:04:00")

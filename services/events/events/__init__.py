@@ -1,0 +1,1 @@
+"""Peerlink events service: Art groups, sessions, exhibitions, auctions, card sales and registrations."""

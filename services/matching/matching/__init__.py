@@ -1,0 +1,1 @@
+"""Peerlink matching service: Mentor registry, explainable scores, optimal assignment and the match lifecycle."""

@@ -1,0 +1,5 @@
+"""The matching service's own tables (its domain tables arrive with its issue)."""
+
+from peerlink.db import new_metadata
+
+metadata = new_metadata()

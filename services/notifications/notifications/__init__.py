@@ -1,0 +1,1 @@
+"""Peerlink notifications service: turns events into messages people receive, once."""

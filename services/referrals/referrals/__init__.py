@@ -1,0 +1,1 @@
+"""Peerlink referrals service: where a person enters the network."""

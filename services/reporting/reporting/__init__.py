@@ -1,0 +1,1 @@
+"""Peerlink reporting service: The central office: every site's pseudonymous events, read models and reports."""

@@ -1,0 +1,45 @@
+# Peerlink: the root Makefile only delegates. `make help` lists the targets.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SERVICES := referrals matching events notifications reporting
+SITE ?= ebbw-vale
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format bench catalogue clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## Create the virtualenv and install every package (editable) with test tools
+
+$(INSTALLED): shared/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e 'shared[test]' $(foreach s,$(SERVICES),-e services/$(s)) ruff honcho
+	@touch $@
+
+run: install ## Run one site (SITE=ebbw-vale): every service, worker and relay, SQLite under var/
+	@deploy/local/run-site $(SITE)
+
+test: install ## Run every test against the real RabbitMQ, PostgreSQL and SQLite
+	$(BIN)/pytest
+
+lint: install ## ruff (lint and format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## Benchmarks: raw broker rates vs the outbox -> relay -> inbox pipeline
+	$(BIN)/python tests/bench/pipeline.py
+
+catalogue: install ## Regenerate the event catalogue in the README from the schemas
+	$(BIN)/peerlink catalogue --write README.md
+
+clean: ## Remove the virtualenv and local data (var/)
+	rm -rf $(VENV) var

@@ -36,6 +36,7 @@ class Migrations:
     def config(self, url: str) -> Config:
         config = Config()
         config.set_main_option("script_location", ENVIRONMENT)
+        config.set_main_option("path_separator", "os")
         config.set_main_option("version_locations", self.versions)
         config.set_main_option("peerlink.metadata", self.metadata)
         # ConfigParser interpolation would choke on a '%' in a URL-encoded password.

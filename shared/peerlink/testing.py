@@ -285,13 +285,15 @@ def spy(amqp_url: str) -> Iterator[Callable[..., ExchangeSpy]]:
 
 
 class SmtpSink:
-    """A real SMTP server (aiosmtpd) on loopback; ``refuse`` makes it answer 451 for a while."""
+    """A real SMTP server (aiosmtpd) on loopback; :meth:`refuse` makes it answer an error for a while."""
 
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Message] = []
         self.refuse_next = 0
+        self.refusal = "451 4.3.0 Try again later"
+        self.refused = 0
         self._lock = threading.Lock()
         sink = self
 
@@ -300,7 +302,8 @@ class SmtpSink:
                 with sink._lock:
                     if sink.refuse_next > 0:
                         sink.refuse_next -= 1
-                        return "451 4.3.0 Try again later"
+                        sink.refused += 1
+                        return sink.refusal
                     message = message_from_bytes(envelope.original_content or envelope.content)
                     message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
                     sink.messages.append(message)
@@ -312,6 +315,12 @@ class SmtpSink:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.controller.port}"
+
+    def refuse(self, times: int, reply: str = "451 4.3.0 Try again later") -> None:
+        """Answer the next ``times`` messages with ``reply`` (4xx: try later; 5xx: never)."""
+        with self._lock:
+            self.refuse_next = times
+            self.refusal = reply
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Message]:
         wait_until(lambda: len(self.messages) >= count, timeout=timeout, what=f"{count} emails at the SMTP server")
@@ -537,3 +546,17 @@ def queue_consumers(amqp_url: str, queue: str) -> int:
 
 def wait_for_consumer(amqp_url: str, queue: str, timeout: float = 15.0) -> None:
     wait_until(lambda: queue_consumers(amqp_url, queue) > 0, timeout=timeout, what=f"a consumer on {queue}")
+
+
+def assert_service_starts(definition: Any, database_url: str) -> None:
+    """A service migrates, builds its app, and answers health and OpenAPI without a token."""
+    assert_migrations_match_models(definition.migrations, database_url)
+    app = definition.create_app(settings_for(definition.name, database_url=database_url))
+    try:
+        client = app.test_client()
+        assert client.get("/health/live").status_code == 200
+        document = client.get("/openapi.json").get_json()
+        assert document["info"]["title"] == f"Peerlink {definition.name}"
+        assert client.get("/metrics").status_code == 200
+    finally:
+        app.extensions["peerlink"].engine.dispose()

@@ -56,8 +56,9 @@ class SmtpSender:
         # Stable per delivery: a resend after a crash carries the same id, so mail clients
         # that see both can tell they are one message.
         message["Message-ID"] = message_id
-        message["Content-Language"] = language
         message.set_content(body)
+        # After set_content, which replaces every Content-* header.
+        message["Content-Language"] = language
         try:
             with self._connect() as smtp:
                 if self.username:

@@ -23,7 +23,6 @@ class Referrals(MethodView):
     @requires("coordinator", "service")
     @blueprint.arguments(ReferralIn)
     @blueprint.response(201, ReferralOut)
-    @blueprint.alt_response(422, description="Invalid or ineligible referral")
     def post(self, body: dict[str, Any]) -> domain.Referral:
         """Take a referral in.
 

@@ -1,0 +1,138 @@
+import copy
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from peerlink.envelope import parse_envelope
+from peerlink.tables import outbox
+from peerlink.testing import assert_migrations_match_models, count_rows
+from referrals.app import DEFINITION
+from referrals.store import people, referrals
+
+
+def written(engine) -> tuple[int, int, int]:
+    return count_rows(engine, people), count_rows(engine, referrals), count_rows(engine, outbox)
+
+
+def test_the_migrations_build_exactly_the_models(database_url):
+    assert_migrations_match_models(DEFINITION.migrations, database_url)
+
+
+def test_a_referral_is_stored_with_its_two_events_in_one_transaction(client, tokens, engine, body):
+    response = client.post("/referrals", json=body(), headers={**tokens.header(), "X-Correlation-ID": "intake-1"})
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    assert created["status"] == "received"
+    assert created["consent"]["wording_version"] == "2026-01"
+    assert written(engine) == (1, 1, 2)
+    with engine.connect() as conn:
+        rows = {row.exchange: row for row in conn.execute(sa.select(outbox))}
+    received = parse_envelope(rows["peerlink.events"].body)
+    contact = parse_envelope(rows["peerlink.private"].body)
+    assert received.type == "peerlink.referral.received.v1"
+    assert received.subject == created["id"]
+    assert received.data["person_id"] == created["person_id"]
+    assert contact.type == "peerlink.contact.recorded.v1"
+    assert contact.data["email"] == "rhian@example.org"
+    assert received.correlationid == contact.correlationid == "intake-1"
+    public_text = rows["peerlink.events"].body
+    for personal in ("Rhian", "Pritchard", "1985-03-02", "rhian@example.org", "7700"):
+        assert personal not in public_text
+
+
+def test_a_referral_can_be_read_back_and_listed(client, tokens, body):
+    created = client.post("/referrals", json=body(), headers=tokens.header()).get_json()
+    assert client.get(f"/referrals/{created['id']}", headers=tokens.header()).get_json() == created
+    page = client.get("/referrals?status=received&limit=10", headers=tokens.header()).get_json()
+    assert page["total"] == 1 and page["items"] == [created]
+
+
+def without(body: dict, *path: str) -> dict:
+    body = copy.deepcopy(body)
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return body
+
+
+def changed(body: dict, value, *path: str) -> dict:
+    body = copy.deepcopy(body)
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "pointer"),
+    [
+        (lambda b: without(b, "person"), 422, "/person"),
+        (lambda b: without(b, "person", "date_of_birth"), 422, "/person/date_of_birth"),
+        (lambda b: without(b, "consent"), 422, "/consent"),
+        (lambda b: changed(b, "yesterday", "person", "date_of_birth"), 422, "/person/date_of_birth"),
+        (lambda b: changed(b, "lots", "support_needs"), 422, "/support_needs"),
+        (lambda b: changed(b, ["gardening"], "support_needs"), 422, "/support_needs/0"),
+        (lambda b: changed(b, [], "support_needs"), 422, "/support_needs"),
+        (lambda b: changed(b, "the pub", "source"), 422, "/source"),
+        (lambda b: changed(b, "not-an-email", "person", "contact", "email"), 422, "/person/contact/email"),
+        (lambda b: changed(b, "fr", "person", "preferred_language"), 422, "/person/preferred_language"),
+        (lambda b: changed(b, 42, "person", "given_name"), 422, "/person/given_name"),
+        (lambda b: changed(b, "merthyr", "site"), 422, "/site"),
+        (lambda b: changed(b, "narnia", "site"), 422, "/site"),
+        (lambda b: changed(b, "2015-01-01", "person", "date_of_birth"), 422, "/person/date_of_birth"),
+        (lambda b: changed(b, False, "consent", "share_with_mentor"), 422, "/consent/share_with_mentor"),
+        (lambda b: changed(b, None, "person", "contact", "email"), 422, "/person/contact/email"),
+        (lambda b: {**b, "shoe_size": 9}, 422, "/shoe_size"),
+    ],
+)
+def test_bad_input_gets_a_problem_pointing_at_the_field_and_writes_nothing(
+    client, tokens, engine, body, mutate, status, pointer
+):
+    response = client.post("/referrals", json=mutate(body()), headers=tokens.header())
+    assert response.status_code == status, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert pointer in [error.get("pointer") for error in problem["errors"]], problem
+    assert written(engine) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("headers", "data", "status"),
+    [
+        ({"Content-Type": "application/json"}, "{not json", 400),
+        ({"Content-Type": "application/json"}, json.dumps({"pad": "x" * 70_000}), 413),
+        ({"Content-Type": "text/plain"}, "hello", 415),
+    ],
+)
+def test_malformed_and_oversized_bodies_are_refused_and_write_nothing(client, tokens, engine, headers, data, status):
+    response = client.post("/referrals", data=data, headers={**tokens.header(), **headers})
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert written(engine) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        (None, 401),
+        (("coordinator", "merthyr"), 403),
+        (("mentor", "ebbw-vale"), 403),
+        (("central-reader", "ebbw-vale"), 403),
+    ],
+)
+def test_only_this_sites_coordinators_and_services_may_refer(client, tokens, engine, body, who, status):
+    headers = tokens.header(*who) if who else {}
+    response = client.post("/referrals", json=body(), headers=headers)
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert written(engine) == (0, 0, 0)
+    assert client.get("/referrals", headers=headers).status_code == status
+
+
+def test_an_unknown_referral_is_a_404_problem(client, tokens):
+    response = client.get("/referrals/5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11", headers=tokens.header())
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"

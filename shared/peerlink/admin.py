@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import amqp
 import click
 
 from peerlink import catalogue_doc
@@ -51,7 +52,10 @@ def broker() -> None:
 def broker_check(amqp_url: str) -> None:
     try:
         connect(amqp_url, name="peerlink-check", timeout=3, heartbeat=0).release()
-    except Exception as exc:  # noqa: BLE001 - any failure gets the same one-line advice
+    except (amqp.exceptions.AccessRefused, amqp.exceptions.NotAllowed) as exc:
+        click.echo(f"RabbitMQ answers but refuses this user or vhost ({type(exc).__name__}): {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - any other failure gets the same one-line advice
         click.echo(
             f"RabbitMQ does not answer at {amqp_url.split('@')[-1]} ({type(exc).__name__}). "
             "Start it with: rabbitmq-server -detached (or: docker run -d -p 5672:5672 -p 15672:15672 "

@@ -20,7 +20,7 @@ from peerlink import parking
 from peerlink.config import ConfigError, Settings, load_settings
 from peerlink.consumer import Consumer, Subscriptions
 from peerlink.db import create_engine
-from peerlink.logging import configure_logging
+from peerlink.logging import configure_logging, logging_config
 from peerlink.migrations import Migrations
 from peerlink.outbox import Producer
 from peerlink.relay import Relay
@@ -87,6 +87,8 @@ def service_cli(definition: ServiceDefinition) -> click.Group:
                 "worker_class": "gthread",
                 "errorlog": "-",
                 "loglevel": settings.log_level.lower(),
+                "logconfig_dict": logging_config(settings.service, settings.site, settings.log_level),
+                "control_socket_disable": True,
                 "proc_name": f"peerlink-{definition.name}",
                 "graceful_timeout": 20,
             },
@@ -114,7 +116,7 @@ def service_cli(definition: ServiceDefinition) -> click.Group:
     def migrate(revision: str) -> None:
         settings = _settings_or_exit(definition)
         definition.migrations.upgrade(settings.database_url, revision)
-        click.echo(f"peerlink-{definition.name}: database at {revision}")
+        click.echo(f"peerlink-{definition.name} ({settings.site}): database at {revision}")
 
     @cli.command("make-migration", help="For developers: write a migration from the model changes.")
     @click.argument("message")

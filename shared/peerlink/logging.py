@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -41,11 +42,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+QUIET = ("amqp", "kombu", "werkzeug", "gunicorn.access", "alembic", "httpx")
+
+
 def configure_logging(service: str, site: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(service, site))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("amqp", "kombu", "werkzeug", "gunicorn.access"):
-        logging.getLogger(noisy).setLevel("WARNING")
+    logging.config.dictConfig(logging_config(service, site, level))
+
+
+def logging_config(service: str, site: str, level: str = "INFO") -> dict[str, Any]:
+    """One JSON handler for everything, gunicorn's own logs included."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "service": service, "site": site}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": sys.stderr}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            **{name: {"level": "WARNING"} for name in QUIET},
+        },
+    }

@@ -560,3 +560,113 @@ def assert_service_starts(definition: Any, database_url: str) -> None:
         assert client.get("/metrics").status_code == 200
     finally:
         app.extensions["peerlink"].engine.dispose()
+
+
+# Real service processes -----------------------------------------------------------------------
+
+
+class ServiceProcess:
+    """A service command (``peerlink-<service> serve|work``) running as its own process.
+
+    Its output goes to a log file that is printed if the test fails while it runs.
+    """
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
+        self.args = args
+        self.env = env
+        self.log_path = log_path
+        self.process: Any = None
+
+    def start(self) -> ServiceProcess:
+        import subprocess
+        import sys
+
+        path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(  # noqa: S603 - our own console scripts
+            self.args, env={"PATH": path, **self.env}, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no goodbye, as a crash or an OOM kill would."""
+        import signal
+
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except Exception:  # noqa: BLE001 - a process that ignores SIGTERM gets SIGKILL
+                self.kill()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def assert_alive(self) -> None:
+        assert self.process.poll() is None, f"{' '.join(self.args)} exited:\n{self.output()[-4000:]}"
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    """Start service processes; all are stopped (and their logs shown on failure) at the end."""
+    started: list[ServiceProcess] = []
+
+    def start(*args: str, env: dict[str, str]) -> ServiceProcess:
+        name = "-".join(a.replace("/", "_") for a in args)[:60]
+        process = ServiceProcess(list(args), env, tmp_path / f"{name}-{len(started)}.log").start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+    for process in started:
+        output = process.output()
+        if output:
+            print(f"--- {' '.join(process.args)} ---\n{output[-3000:]}")
+
+
+@pytest.fixture
+def new_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """A factory of fresh databases (one per service), on SQLite and on PostgreSQL."""
+    backend = getattr(request, "param", "sqlite")
+    schemas: list[str] = []
+    admin = None
+
+    def make(name: str) -> str:
+        nonlocal admin
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'{name}.db'}"
+        server = request.getfixturevalue("postgres_server")
+        admin = admin or create_engine(server, poolclass=sa.pool.NullPool)
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        url = normalize_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    if admin is not None:
+        with admin.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def wait_for_http(url: str, timeout: float = 30.0) -> None:
+    import httpx
+
+    def answers() -> bool:
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(answers, timeout=timeout, what=f"{url} to answer")

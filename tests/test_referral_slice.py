@@ -1,0 +1,130 @@
+"""One referral travelling end to end through real processes, the real broker and a real SMTP server:
+``POST /referrals`` -> outbox -> relay -> RabbitMQ -> notifications' inbox -> an email, once."""
+
+import json
+import re
+import sqlite3
+
+import httpx
+import psycopg
+import pytest
+
+from notifications.handlers import subscriptions as notifications_subscriptions
+from peerlink.contracts import CATALOGUE
+from peerlink.db import normalize_url
+from peerlink.envelope import parse_envelope
+from peerlink.tables import outbox
+from peerlink.testing import count_rows, wait_for_consumer, wait_for_http, wait_until
+
+BACKENDS = pytest.mark.parametrize("new_database_url", ["sqlite", "postgresql"], indirect=True)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+PHONE = re.compile(r"\+?\d[\d ]{8,}\d")
+
+
+def start_notifications(processes, site_env, databases):
+    worker = processes("peerlink-notifications", "work", env=site_env("notifications", databases["notifications"]))
+    return worker
+
+
+@BACKENDS
+def test_a_referral_posted_over_http_becomes_one_acknowledgement_email(
+    processes, site_env, databases, amqp_url, tokens, smtp_server, spy, body
+):
+    public, private = spy("peerlink.events"), spy("peerlink.private")
+    start_notifications(processes, site_env, databases)
+    wait_for_consumer(amqp_url, "notifications.inbox")
+    env = site_env("referrals", databases["referrals"])
+    processes("peerlink-referrals", "serve", env=env)
+    processes("peerlink-referrals", "work", env=env)
+    base = f"http://127.0.0.1:{env['PEERLINK_PORT']}"
+    wait_for_http(f"{base}/health/live")
+
+    response = httpx.post(f"{base}/referrals", json=body(), headers={**tokens.header(), "X-Correlation-ID": "e2e-1"})
+    assert response.status_code == 201, response.text
+
+    (email,) = smtp_server.wait_for(1, timeout=30)
+    assert email["To"] == "rhian@example.org"
+    assert email["Subject"] == "Rydym wedi derbyn eich atgyfeiriad"
+    assert response.json()["id"][:8].upper() in email.get_payload(decode=True).decode()
+
+    (received,) = public.wait_for(1)
+    (contact,) = private.wait_for(1)
+    for message in (received, contact):
+        envelope = parse_envelope(message.body)
+        assert envelope.correlationid == "e2e-1"
+        # Contract: what the producer emitted is what the consumer's own schema accepts.
+        consumer_type = notifications_subscriptions.types[envelope.type]
+        consumer_type.load(envelope.data)
+    # Nothing personal on the pseudonymous exchange.
+    text = received.body.decode() if isinstance(received.body, bytes) else received.body
+    assert not EMAIL.search(text) and not PHONE.search(text)
+    for personal in ("Rhian", "Pritchard", "1985-03-02"):
+        assert personal not in text
+    assert httpx.get(f"{base}/health/ready").json()["status"] == "ok"
+
+
+class OutboxLock:
+    """Holds a write lock on the referrals outbox so the relay can publish but not mark rows sent."""
+
+    def __init__(self, url: str):
+        parsed = normalize_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            self.connection = sqlite3.connect(parsed.database, isolation_level=None)
+            self.connection.execute("BEGIN IMMEDIATE")
+        else:
+            self.connection = psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+            self.connection.execute("SELECT position FROM peerlink_outbox FOR UPDATE").fetchall()
+
+    def release(self) -> None:
+        self.connection.rollback()
+        self.connection.close()
+
+
+@BACKENDS
+def test_a_relay_killed_between_publish_and_mark_sent_causes_no_second_email(
+    processes, site_env, databases, amqp_url, tokens, smtp_server, spy, body
+):
+    from peerlink.testing import settings_for
+    from referrals.app import create_app
+
+    public = spy("peerlink.events")
+    start_notifications(processes, site_env, databases)
+    wait_for_consumer(amqp_url, "notifications.inbox")
+    referrals_url = databases["referrals"]
+    api = create_app(settings_for("referrals", database_url=referrals_url, amqp_url=amqp_url, tokens=tokens.config()))
+    engine = api.extensions["peerlink"].engine
+    try:
+        response = api.test_client().post("/referrals", json=body(), headers=tokens.header())
+        assert response.status_code == 201
+
+        lock = OutboxLock(referrals_url)
+        try:
+            relay = processes("peerlink-referrals", "work", "--only", "relay", env=site_env("referrals", referrals_url))
+            public.wait_for(1, timeout=30)  # published and confirmed; marking it sent is blocked by our lock
+            relay.assert_alive()
+            relay.kill()
+        finally:
+            lock.release()
+        assert count_rows(engine, outbox, outbox.c.published_at.is_(None)) == 2  # both still unsent
+
+        processes("peerlink-referrals", "work", "--only", "relay", env=site_env("referrals", referrals_url))
+        public.wait_for(2, timeout=30)  # the same event again: a duplicate on the wire
+        wait_until(lambda: count_rows(engine, outbox, outbox.c.published_at.is_(None)) == 0, what="marked sent")
+        ids = [m.properties["message_id"] for m in public.received]
+        assert len(ids) == 2 and len(set(ids)) == 1
+
+        # A later referral's email proves the consumer has gone past the duplicates.
+        later = api.test_client().post("/referrals", json=body(email="later@example.org"), headers=tokens.header())
+        assert later.status_code == 201
+        smtp_server.wait_for(2, timeout=30)
+        wait_until(lambda: any(m["To"] == "later@example.org" for m in smtp_server.messages), what="the later email")
+    finally:
+        engine.dispose()
+    recipients = sorted(m["To"] for m in smtp_server.messages)
+    assert recipients == ["later@example.org", "rhian@example.org"]  # exactly one email each
+
+
+def test_every_subscribed_event_type_is_in_the_catalogue_and_its_example_is_accepted():
+    for name, event_type in notifications_subscriptions.types.items():
+        assert CATALOGUE.get(name) is event_type
+        event_type.load(json.loads(json.dumps(event_type.example)))

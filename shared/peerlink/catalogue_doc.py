@@ -46,7 +46,7 @@ def _choices(field: fields.Field) -> str:
 def render_type(event_type: EventType) -> str:
     schema = event_type.schema()
     lines = [
-        f"### `{event_type.name}`",
+        f"#### `{event_type.name}`",
         "",
         f"{event_type.description}",
         "",
@@ -77,10 +77,10 @@ def render(catalogue: Catalogue = CATALOGUE) -> str:
         "`application/cloudevents+json`) with the extensions `site`, `sequence`, `correlationid`, "
         "`causationid`. Below, each type's `data`.",
         "",
-        "#### Pseudonymous: `peerlink.events` (forwarded to the central office)",
+        "### Pseudonymous: `peerlink.events` (forwarded to the central office)",
         "",
         *[render_type(t) for t in public],
-        "#### Personal, site-local: `peerlink.private` (never leaves the site)",
+        "### Personal, site-local: `peerlink.private` (never leaves the site)",
         "",
         *[render_type(t) for t in private],
     ]

@@ -95,3 +95,15 @@ def test_batches_smaller_than_the_backlog_still_publish_everything(engine, produ
     assert [json.loads(m.body)["sequence"] for m in received] == list(range(1, 16))
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).where(outbox.c.published_at.is_(None))).scalar_one() == 0
+
+
+def test_an_event_of_a_rolled_back_transaction_never_reaches_the_broker(engine, producer, amqp_url, spy):
+    public = spy("peerlink.events")
+    with UnitOfWork(engine, producer) as uow:
+        uow.emit(REFERRAL_RECEIVED, subject="never", data=sample_data(REFERRAL_RECEIVED))
+        # the state change fails validation: no commit
+    (kept,) = write_events(engine, producer, [(REFERRAL_RECEIVED, "kept")])
+    with running(Relay(engine, amqp_url, service="referrals")):
+        public.wait_for(1)
+        wait_until(lambda: count_rows(engine, outbox, outbox.c.published_at.is_(None)) == 0, what="all sent")
+    assert [m.properties["message_id"] for m in public.drain()] == [kept.id]

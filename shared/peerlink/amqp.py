@@ -91,8 +91,9 @@ class OutgoingMessage:
             "message_id": self.message_id,
             "type": self.type,
             "timestamp": int(time.time()),
-            "application_headers": dict(self.headers),
         }
+        if self.headers:
+            properties["application_headers"] = dict(self.headers)
         if self.correlation_id:
             properties["correlation_id"] = self.correlation_id
         if self.app_id:
@@ -101,7 +102,11 @@ class OutgoingMessage:
 
 
 class ConfirmingPublisher:
-    """Publishes a batch, then collects the broker's acks, nacks and returns as they come."""
+    """Publishes a batch, then collects the broker's acks, nacks and returns as they come.
+
+    :meth:`send` and :meth:`collect` are separate so that a caller can do other work (the
+    relay marks the previous batch sent) while the broker confirms.
+    """
 
     def __init__(self, connection: kombu.Connection, *, confirm_timeout: float = 30.0):
         self.connection = connection
@@ -112,10 +117,11 @@ class ConfirmingPublisher:
         self.channel.events["basic_nack"].add(self._on_nack)
         self.channel.events["basic_return"].add(self._on_return)
         self._next_tag = 1
-        self._pending: dict[int, int] = {}
+        self._first_tag = 1  # delivery tag of the batch's first message
+        self._pending: set[int] = set()
         self._results: list[bool] = []
         self._returned: set[str] = set()
-        self._tag_to_id: dict[int, str] = {}
+        self._ids: list[str] = []
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> list[bool]:
         """One result per message: True when the broker took responsibility for it.
@@ -123,23 +129,27 @@ class ConfirmingPublisher:
         False means nacked, or returned as unroutable (only for ``mandatory`` messages).
         Raises :class:`BrokerUnavailable` when confirms do not arrive in time.
         """
-        if not messages:
-            return []
+        self.send(messages)
+        return self.collect()
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self._pending:
+            raise RuntimeError("collect() the previous batch first")
+        self._first_tag = self._next_tag
         self._results = [False] * len(messages)
-        self._pending = {}
-        self._tag_to_id = {}
+        self._ids = [m.message_id for m in messages]
         self._returned = set()
-        for index, message in enumerate(messages):
-            tag = self._next_tag
+        for message in messages:
+            self._pending.add(self._next_tag)
             self._next_tag += 1
-            self._pending[tag] = index
-            self._tag_to_id[tag] = message.message_id
             self.channel.basic_publish(
                 message.to_amqp(),
                 exchange=message.exchange,
                 routing_key=message.routing_key,
                 mandatory=message.mandatory,
             )
+
+    def collect(self) -> list[bool]:
         deadline = time.monotonic() + self.confirm_timeout
         while self._pending:
             remaining = deadline - time.monotonic()
@@ -152,11 +162,13 @@ class ConfirmingPublisher:
         return self._results
 
     def _settle(self, delivery_tag: int, multiple: bool, ok: bool) -> None:
-        tags = [t for t in self._pending if t <= delivery_tag] if multiple else [delivery_tag]
-        for tag in tags:
-            index = self._pending.pop(tag, None)
-            if index is not None:
-                self._results[index] = ok and self._tag_to_id.get(tag) not in self._returned
+        # Tags of one batch are consecutive, so "multiple" settles a range.
+        start = self._first_tag if multiple else delivery_tag
+        for tag in range(start, delivery_tag + 1):
+            if tag in self._pending:
+                self._pending.discard(tag)
+                index = tag - self._first_tag
+                self._results[index] = ok and self._ids[index] not in self._returned
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         self._settle(delivery_tag, multiple, True)

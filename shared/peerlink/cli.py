@@ -18,12 +18,13 @@ from flask import Flask
 
 from peerlink import parking
 from peerlink.config import ConfigError, Settings, load_settings
-from peerlink.consumer import Consumer, Subscriptions
+from peerlink.consumer import Consumer
 from peerlink.db import create_engine
 from peerlink.logging import configure_logging, logging_config
 from peerlink.migrations import Migrations
 from peerlink.outbox import Producer
 from peerlink.relay import Relay
+from peerlink.subscriptions import Subscriptions
 from peerlink.topology import ConsumerQueues
 from peerlink.worker import Component, run_components
 

@@ -1,12 +1,12 @@
-"""The consumer runner: handlers run in batches, each in its own savepoint, once per event.
+"""The consumer runner: deliveries handled in batches, each event once.
 
 For each batch of deliveries:
 
 1. decode: a body that is not a Peerlink CloudEvent, of a type this consumer has no handler
    for, or whose data fails its schema is parked at once with the reason;
-2. in one database transaction: skip events already in the inbox, run each handler in a
-   savepoint (a failure rolls back that handler's writes only), record the handled events
-   in the inbox, commit;
+2. in one database transaction (:mod:`peerlink.inbox`): skip events already handled, run the
+   handlers, record the events in the inbox, commit; a failing handler's writes are rolled
+   back and the others' kept;
 3. republish failures to the retry queue of their attempt (TTL, then dead-lettered back) or,
    after the last attempt, to the parking queue, with the reason in the headers; wait for
    the broker's confirms;
@@ -23,8 +23,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,15 +32,15 @@ import amqp
 import sqlalchemy as sa
 from marshmallow import ValidationError
 from prometheus_client import Counter, Histogram
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from peerlink import context
 from peerlink.amqp import CONNECTION_ERRORS, Backoff, BrokerUnavailable, ConfirmingPublisher, OutgoingMessage, connect
-from peerlink.contracts import CATALOGUE, Catalogue, EventType
-from peerlink.db import is_connection_failure, write_transaction
-from peerlink.envelope import Envelope, InvalidEnvelope, flatten_errors, parse_envelope
-from peerlink.outbox import Producer, emit
-from peerlink.tables import inbox
+from peerlink.contracts import CATALOGUE, Catalogue
+from peerlink.db import is_connection_failure
+from peerlink.envelope import InvalidEnvelope, flatten_errors, parse_envelope
+from peerlink.inbox import handle_batch, prune
+from peerlink.outbox import Producer
+from peerlink.subscriptions import Event, PermanentFailure, Subscriptions
 from peerlink.topology import ConsumerQueues
 
 log = logging.getLogger(__name__)
@@ -61,85 +61,6 @@ DUPLICATES = Counter("peerlink_consumer_duplicates_total", "Redelivered or dupli
 RETRIED = Counter("peerlink_consumer_retried_total", "Handler failures sent to a retry queue", ["consumer"])
 PARKED = Counter("peerlink_consumer_parked_total", "Messages parked", ["consumer", "why"])
 BATCH_SECONDS = Histogram("peerlink_consumer_batch_seconds", "Time to handle and commit one batch", ["consumer"])
-
-
-class PermanentFailure(Exception):
-    """Raised by a handler for an event it can never handle: parked at once, not retried."""
-
-
-@dataclass(frozen=True)
-class Event:
-    """What a handler receives: the envelope and its data, loaded by the type's schema."""
-
-    envelope: Envelope
-    event_type: EventType
-    data: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return self.envelope.id
-
-    @property
-    def subject(self) -> str:
-        return self.envelope.subject
-
-    @property
-    def site(self) -> str:
-        return self.envelope.site
-
-    @property
-    def time(self) -> datetime:
-        return self.envelope.time
-
-    @property
-    def correlation_id(self) -> str | None:
-        return self.envelope.correlationid
-
-
-@dataclass
-class HandlerContext:
-    """The open transaction a handler writes in, and an outbox that links what it emits."""
-
-    connection: Connection
-    producer: Producer
-    event: Event
-
-    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any]) -> Envelope:
-        return emit(
-            self.connection,
-            self.producer,
-            event_type,
-            subject=subject,
-            data=data,
-            causation_id=self.event.id,
-            correlation_id=self.event.correlation_id,
-        )
-
-
-Handler = Callable[[Event, HandlerContext], None]
-
-
-@dataclass
-class Subscriptions:
-    """Which event types a consumer handles, and with what: ``@subs.on(REFERRAL_RECEIVED)``."""
-
-    name: str
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    types: dict[str, EventType] = field(default_factory=dict)
-
-    def on(self, event_type: EventType) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            if event_type.name in self.handlers:
-                raise ValueError(f"{self.name} already handles {event_type.name}")
-            self.handlers[event_type.name] = handler
-            self.types[event_type.name] = event_type
-            return handler
-
-        return register
-
-    @property
-    def bindings(self) -> list[tuple[str, str]]:
-        return sorted({(t.exchange, t.binding_key) for t in self.types.values()})
 
 
 class _Undeliverable(Exception):
@@ -312,58 +233,12 @@ class Consumer:
 
     def _apply(self, deliveries: list[_Delivery]) -> list[tuple[_Delivery, Exception]]:
         """Run the handlers in one transaction; returns the deliveries whose handler failed."""
-        failures: list[tuple[_Delivery, Exception]] = []
-        if not deliveries:
-            return failures
-        with write_transaction(self.engine) as conn:
-            seen = self._already_handled(conn, deliveries)
-            handled: list[Event] = []
-            for delivery in deliveries:
-                event = delivery.event
-                assert event is not None
-                if event.envelope.dedup_key in seen:
-                    DUPLICATES.labels(self.name).inc()
-                    continue
-                savepoint = conn.begin_nested()
-                try:
-                    with context.correlated(event.correlation_id):
-                        self.subscriptions.handlers[event.event_type.name](
-                            event, HandlerContext(conn, self.producer, event)
-                        )
-                except Exception as exc:
-                    savepoint.rollback()
-                    if isinstance(exc, sa.exc.SQLAlchemyError) and is_connection_failure(exc):
-                        raise
-                    failures.append((delivery, exc))
-                    continue
-                savepoint.commit()
-                seen.add(event.envelope.dedup_key)
-                handled.append(event)
-            if handled:
-                now = datetime.now(UTC)
-                conn.execute(
-                    inbox.insert(),
-                    [
-                        {
-                            "consumer": self.name,
-                            "source": e.envelope.source,
-                            "event_id": e.id,
-                            "event_type": e.event_type.name,
-                            "processed_at": now,
-                        }
-                        for e in handled
-                    ],
-                )
-        for event in handled:
+        by_event = {id(d.event): d for d in deliveries}
+        outcome = handle_batch(self.engine, self.subscriptions, self.producer, [d.event for d in deliveries if d.event])
+        DUPLICATES.labels(self.name).inc(outcome.duplicates)
+        for event in outcome.handled:
             HANDLED.labels(self.name, event.event_type.name).inc()
-        return failures
-
-    def _already_handled(self, conn: Connection, deliveries: list[_Delivery]) -> set[tuple[str, str]]:
-        ids = {d.event.id for d in deliveries if d.event}
-        rows = conn.execute(
-            sa.select(inbox.c.source, inbox.c.event_id).where(inbox.c.consumer == self.name, inbox.c.event_id.in_(ids))
-        )
-        return {(row.source, row.event_id) for row in rows}
+        return [(by_event[id(event)], error) for event, error in outcome.failures]
 
     # Retry and parking ---------------------------------------------------------------
 
@@ -425,10 +300,8 @@ class Consumer:
         if time.monotonic() - self._last_prune < 3600:
             return
         self._last_prune = time.monotonic()
-        cutoff = datetime.now(UTC) - self.inbox_retention
         try:
-            with write_transaction(self.engine) as conn:
-                conn.execute(inbox.delete().where(inbox.c.consumer == self.name, inbox.c.processed_at < cutoff))
+            prune(self.engine, self.name, self.inbox_retention)
         except sa.exc.SQLAlchemyError as exc:
             # Housekeeping only: the next round tries again.
             log.warning("could not prune the inbox", extra={"consumer": self.name, "error": repr(exc)})

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from peerlink import context
 from peerlink.contracts import EventType
-from peerlink.db import is_sqlite, write_connection
+from peerlink.db import write_connection
 from peerlink.envelope import Envelope, new_event_id
 from peerlink.tables import aggregate_sequences, outbox
 
@@ -50,49 +51,69 @@ def emit(
 ) -> Envelope:
     """Write one event into the outbox within ``conn``'s open transaction."""
     wire_data = event_type.dump(data)
+    subject = str(subject)
     envelope = Envelope(
         id=new_event_id(),
         source=producer.source,
         type=event_type.name,
-        subject=str(subject),
+        subject=subject,
         time=now or datetime.now(UTC),
         site=producer.site,
-        sequence=_next_sequence(conn, event_type.aggregate, str(subject)),
+        sequence=int(
+            conn.execute(
+                _sequence_upsert(conn.dialect.name), {"aggregate": event_type.aggregate, "subject": subject}
+            ).scalar_one()
+        ),
         correlationid=correlation_id or context.correlation_id(),
         causationid=causation_id,
         data=wire_data,
     )
     conn.execute(
-        outbox.insert().values(
-            event_id=envelope.id,
-            event_type=envelope.type,
-            exchange=event_type.exchange,
-            routing_key=event_type.routing_key(producer.site),
-            subject=envelope.subject,
-            sequence=envelope.sequence,
-            correlation_id=envelope.correlationid,
-            body=envelope.to_json().decode(),
-            created_at=envelope.time,
-        )
+        outbox.insert(),
+        {
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "exchange": event_type.exchange,
+            "routing_key": event_type.routing_key(producer.site),
+            "subject": subject,
+            "sequence": envelope.sequence,
+            "correlation_id": envelope.correlationid,
+            "body": envelope.to_json().decode(),
+            "created_at": envelope.time,
+        },
     )
-    if conn.dialect.name == "postgresql":
-        # Delivered to the relay's LISTEN only when (and if) this transaction commits.
-        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    _wake_the_relay(conn)
     return envelope
 
 
-def _next_sequence(conn: Connection, aggregate: str, subject: str) -> int:
+def _wake_the_relay(conn: Connection) -> None:
+    """PostgreSQL delivers a NOTIFY to the relay's LISTEN when, and only if, the transaction
+    commits; one per transaction (or savepoint) is enough. SQLite's relay sees commits itself."""
+    if conn.dialect.name != "postgresql":
+        return
+    transaction = conn.get_nested_transaction() or conn.get_transaction()
+    if conn.info.get(_NOTIFIED) is transaction:
+        return
+    conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL})
+    conn.info[_NOTIFIED] = transaction
+
+
+_NOTIFIED = "peerlink_outbox_notified"
+_NOTIFY = sa.text("SELECT pg_notify(:channel, '')")
+
+
+@cache
+def _sequence_upsert(dialect: str) -> sa.Executable:
     """Per-aggregate sequence; the row lock orders concurrent writers of one aggregate."""
-    insert = (sqlite.insert if is_sqlite(conn) else postgresql.insert)(aggregate_sequences)
-    statement = (
-        insert.values(aggregate=aggregate, subject=subject, last_sequence=1)
+    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(aggregate_sequences)
+    return (
+        insert.values(aggregate=sa.bindparam("aggregate"), subject=sa.bindparam("subject"), last_sequence=1)
         .on_conflict_do_update(
             index_elements=["aggregate", "subject"],
             set_={"last_sequence": aggregate_sequences.c.last_sequence + 1},
         )
         .returning(aggregate_sequences.c.last_sequence)
     )
-    return int(conn.execute(statement).scalar_one())
 
 
 @dataclass

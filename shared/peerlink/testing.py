@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
@@ -670,3 +671,20 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
             return False
 
     wait_until(answers, timeout=timeout, what=f"{url} to answer")
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})?")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_PHONE = re.compile(r"(\+44\s?|\b0)7\d{3}\s?\d{6}\b|\+\d{10,14}\b")
+
+
+def find_personal_data(text: str, known: tuple[str, ...] = ()) -> list[str]:
+    """Emails, phone numbers and any of ``known`` (names, dates of birth) found in ``text``.
+
+    Ids and timestamps are taken out first, so that their digits are not taken for a phone.
+    """
+    cleaned = _TIMESTAMP.sub(" ", _UUID.sub(" ", text))
+    found = [m.group(0) for m in _EMAIL.finditer(cleaned)] + [m.group(0) for m in _PHONE.finditer(cleaned)]
+    found += [value for value in known if value and value.lower() in text.lower()]
+    return found

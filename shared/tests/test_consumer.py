@@ -5,9 +5,10 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from peerlink.consumer import ATTEMPT, PARKED_REASON, Consumer, PermanentFailure, Subscriptions
+from peerlink.consumer import ATTEMPT, PARKED_REASON, Consumer
 from peerlink.contracts import CONTACT_RECORDED, REFERRAL_RECEIVED
 from peerlink.parking import list_parked, replay_parked
+from peerlink.subscriptions import PermanentFailure, Subscriptions
 from peerlink.tables import inbox
 from peerlink.testing import (
     count_rows,
@@ -103,7 +104,9 @@ def test_a_failing_handler_is_retried_with_growing_delays_then_parked_and_the_re
         parked = wait_until(lambda: list_parked(amqp_url, queues()), timeout=15, what="the failure parked")
     finally:
         ctx.__exit__(None, None, None)
-    attempts = [t for event_id, t in recorder.calls if event_id == doomed.id]
+    calls = [t for event_id, t in recorder.calls if event_id == doomed.id]
+    # A failing batch runs twice in one attempt (optimistic, then isolated): group by attempt.
+    attempts = [t for i, t in enumerate(calls) if i == 0 or t - calls[i - 1] > 0.1]
     assert len(attempts) == 1 + len(DELAYS)
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= DELAYS[0] and gaps[1] >= DELAYS[1]  # growing delays, not a hot loop

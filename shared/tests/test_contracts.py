@@ -73,3 +73,17 @@ def test_python_values_are_serialised_for_the_wire():
     wire = REFERRAL_RECEIVED.dump(data)
     assert wire["referral_id"] == "00000000-0000-0000-0000-000000000001"
     assert wire["received_at"].startswith("2026-01-02T03:04:00")
+
+
+def test_the_personal_data_finder_sees_contact_details_but_not_ids_or_times():
+    from peerlink.testing import find_personal_data
+
+    clean = '{"id":"0767fecf-b20d-4aab-b82f-821802762809","time":"2026-11-22T22:11:19.704042+00:00","n":12345}'
+    assert find_personal_data(clean) == []
+    dirty = '{"email":"rhian@example.org","phone":"+447700900123","mobile":"07700 900123","name":"Rhian"}'
+    assert find_personal_data(dirty, known=("rhian",)) == [
+        "rhian@example.org",
+        "+447700900123",
+        "07700 900123",
+        "rhian",
+    ]

@@ -7,10 +7,11 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from peerlink.consumer import Consumer, Subscriptions
+from peerlink.consumer import Consumer
 from peerlink.contracts import REFERRAL_RECEIVED
 from peerlink.outbox import UnitOfWork
 from peerlink.relay import Relay
+from peerlink.subscriptions import Subscriptions
 from peerlink.tables import outbox
 from peerlink.testing import count_rows, running, sample_data, wait_for_consumer, wait_until
 

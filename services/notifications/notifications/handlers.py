@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from notifications import store
 from notifications.domain import Recipient
-from peerlink.consumer import Event, HandlerContext, Subscriptions
 from peerlink.contracts import CONTACT_RECORDED, REFERRAL_RECEIVED
+from peerlink.subscriptions import Event, HandlerContext, Subscriptions
 
 subscriptions = Subscriptions("notifications")
 

@@ -11,6 +11,7 @@ import enum
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields
@@ -69,31 +70,35 @@ class EventType:
         """What a consumer binds to receive this event from any site."""
         return f"*.{self.aggregate}.{self.verb}"
 
+    # One schema instance per type and direction: building one per event costs as much as using it.
+    @cached_property
+    def _strict(self) -> Schema:
+        return self.schema(unknown=RAISE)
+
+    @cached_property
+    def _lenient(self) -> Schema:
+        return self.schema(unknown=EXCLUDE)
+
     def dump(self, data: dict[str, Any]) -> dict[str, Any]:
         """Producer side: python values to wire JSON, refusing anything off-contract."""
-        schema = self.schema(unknown=RAISE)
-        try:
-            wire = schema.dump(schema.load(_jsonish(schema.dump(data))))
-        except ValidationError as exc:
-            raise ContractViolation(f"{self.name}: {flatten_errors(exc.messages)}") from None
-        extra = set(data) - set(schema.fields)
+        extra = set(data) - set(self._strict.fields)
         if extra:
             raise ContractViolation(f"{self.name}: fields not in the contract: {sorted(extra)}")
+        try:
+            wire = self._strict.dump(data)
+        except (ValidationError, TypeError, ValueError, AttributeError) as exc:
+            raise ContractViolation(f"{self.name}: {exc}") from None
+        errors = self._strict.validate(wire)
+        if errors:
+            raise ContractViolation(f"{self.name}: {flatten_errors(errors)}")
         return wire
 
     def load(self, wire: dict[str, Any]) -> dict[str, Any]:
         """Consumer side: wire JSON to python values; raises ValidationError."""
-        return self.schema(unknown=EXCLUDE).load(wire)
+        return self._lenient.load(wire)
 
     def __str__(self) -> str:
         return self.name
-
-
-def _jsonish(value: Any) -> Any:
-    """Round-trip through JSON so the producer check sees exactly what goes on the wire."""
-    import json
-
-    return json.loads(json.dumps(value))
 
 
 class Catalogue:

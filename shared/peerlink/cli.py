@@ -8,54 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import click
-import sqlalchemy as sa
 from flask import Flask
 
 from peerlink import parking
-from peerlink.config import ConfigError, Settings, load_settings
-from peerlink.consumer import Consumer
+from peerlink.config import ConfigError, Settings
 from peerlink.db import create_engine
 from peerlink.logging import configure_logging, logging_config
-from peerlink.migrations import Migrations
-from peerlink.outbox import Producer
-from peerlink.relay import Relay
-from peerlink.subscriptions import Subscriptions
+from peerlink.service import ServiceDefinition
 from peerlink.topology import ConsumerQueues
-from peerlink.worker import Component, run_components
-
-
-@dataclass
-class ServiceDefinition:
-    name: str
-    default_port: int
-    create_app: Callable[[Settings], Flask]
-    migrations: Migrations
-    subscriptions: Sequence[Subscriptions] = ()
-    extra_components: Callable[[Settings, sa.Engine], dict[str, Component]] = field(default=lambda s, e: {})
-
-    def settings(self) -> Settings:
-        return load_settings(self.name, default_port=self.default_port)
-
-    def components(self, settings: Settings, engine: sa.Engine) -> dict[str, Component]:
-        """The relay, one consumer per subscription set, and the service's own extras."""
-        producer = Producer(settings.site, settings.service)
-        components: dict[str, Component] = {"relay": Relay(engine, settings.amqp_url, service=settings.service)}
-        for subscriptions in self.subscriptions:
-            components[f"consumer:{subscriptions.name}"] = Consumer(
-                engine,
-                settings.amqp_url,
-                subscriptions,
-                producer=producer,
-                retry_delays=settings.retry_delays,
-                prefetch=settings.prefetch,
-            )
-        components.update(self.extra_components(settings, engine))
-        return components
+from peerlink.worker import run_components
 
 
 def _settings_or_exit(definition: ServiceDefinition) -> Settings:

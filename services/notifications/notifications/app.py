@@ -1,35 +1,19 @@
-"""Wiring: the Flask app factory, the background components and ``peerlink-notifications``."""
-
-from __future__ import annotations
+"""The notifications service, declared: API, consumer, mail dispatcher, ``peerlink-notifications``."""
 
 import sqlalchemy as sa
-from flask import Flask
 
 from notifications import api
 from notifications.dispatcher import Dispatcher
 from notifications.handlers import subscriptions
 from notifications.mail import SmtpSender
-from peerlink.cli import ServiceDefinition, service_cli
+from peerlink.cli import service_cli
 from peerlink.config import Settings, require_url
-from peerlink.db import create_engine
 from peerlink.migrations import Migrations
-from peerlink.web import create_service_app
+from peerlink.service import ServiceDefinition
 from peerlink.worker import Component
 
-PORT = 8104
 
-
-def create_app(settings: Settings) -> Flask:
-    return create_service_app(
-        settings,
-        create_engine(settings.database_url),
-        title="Peerlink notifications",
-        description="Bilingual messages by email and SMS, once, on the channels people agreed to.",
-        blueprints=[api.blueprint],
-    )
-
-
-def background(settings: Settings, engine: sa.Engine) -> dict[str, Component]:
+def mail_dispatcher(settings: Settings, engine: sa.Engine) -> dict[str, Component]:
     smtp_url = require_url(settings.extra, "PEERLINK_SMTP_URL", ("smtp", "smtp+starttls", "smtps"))
     sender = SmtpSender.from_url(
         smtp_url,
@@ -41,11 +25,14 @@ def background(settings: Settings, engine: sa.Engine) -> dict[str, Component]:
 
 DEFINITION = ServiceDefinition(
     name="notifications",
-    default_port=PORT,
-    create_app=create_app,
+    default_port=8104,
+    title="Peerlink notifications",
+    description="Bilingual messages by email and SMS, once, on the channels people agreed to.",
     migrations=Migrations(metadata="notifications.store:metadata", package="notifications"),
+    blueprints=[api.blueprint],
     subscriptions=[subscriptions],
-    extra_components=background,
+    extra_components=mail_dispatcher,
 )
 
+create_app = DEFINITION.create_app
 main = service_cli(DEFINITION)

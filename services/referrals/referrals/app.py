@@ -1,34 +1,18 @@
-"""Wiring: the Flask app factory and the ``peerlink-referrals`` command."""
+"""The referrals service, declared: its API, its migrations, the ``peerlink-referrals`` command."""
 
-from __future__ import annotations
-
-from flask import Flask
-
-from peerlink.cli import ServiceDefinition, service_cli
-from peerlink.config import Settings
-from peerlink.db import create_engine
+from peerlink.cli import service_cli
 from peerlink.migrations import Migrations
-from peerlink.web import create_service_app
+from peerlink.service import ServiceDefinition
 from referrals import api
-
-PORT = 8101
-
-
-def create_app(settings: Settings) -> Flask:
-    return create_service_app(
-        settings,
-        create_engine(settings.database_url),
-        title="Peerlink referrals",
-        description="Intake, triage, waiting list and peer advocacy for one site.",
-        blueprints=[api.blueprint],
-    )
-
 
 DEFINITION = ServiceDefinition(
     name="referrals",
-    default_port=PORT,
-    create_app=create_app,
+    default_port=8101,
+    title="Peerlink referrals",
+    description="Intake, triage, waiting list and peer advocacy for one site.",
     migrations=Migrations(metadata="referrals.store:metadata", package="referrals"),
+    blueprints=[api.blueprint],
 )
 
+create_app = DEFINITION.create_app
 main = service_cli(DEFINITION)

@@ -18,6 +18,8 @@ from peerlink.testing import count_rows, find_personal_data, wait_for_consumer, 
 BACKENDS = pytest.mark.parametrize("new_database_url", ["sqlite", "postgresql"], indirect=True)
 PERSONAL = ("Rhian", "Pritchard", "1985-03-02")
 
+E2E_ID = "7a1b2c3d-4e5f-4061-8728-394a5b6c7d8e"
+
 
 def start_notifications(processes, site_env, databases):
     worker = processes("peerlink-notifications", "work", env=site_env("notifications", databases["notifications"]))
@@ -37,7 +39,7 @@ def test_a_referral_posted_over_http_becomes_one_acknowledgement_email(
     base = f"http://127.0.0.1:{env['PEERLINK_PORT']}"
     wait_for_http(f"{base}/health/live")
 
-    response = httpx.post(f"{base}/referrals", json=body(), headers={**tokens.header(), "X-Correlation-ID": "e2e-1"})
+    response = httpx.post(f"{base}/referrals", json=body(), headers={**tokens.header(), "X-Correlation-ID": E2E_ID})
     assert response.status_code == 201, response.text
 
     (email,) = smtp_server.wait_for(1, timeout=30)
@@ -49,7 +51,7 @@ def test_a_referral_posted_over_http_becomes_one_acknowledgement_email(
     (contact,) = private.wait_for(1)
     for message in (received, contact):
         envelope = parse_envelope(message.body)
-        assert envelope.correlationid == "e2e-1"
+        assert envelope.correlationid == E2E_ID
         # Contract: what the producer emitted is what the consumer's own schema accepts.
         consumer_type = notifications_subscriptions.types[envelope.type]
         consumer_type.load(envelope.data)

@@ -36,6 +36,18 @@ def connect(url: str, *, heartbeat: int = 30, name: str = "peerlink", timeout: f
     return connection
 
 
+def keep_alive(connection: kombu.Connection) -> None:
+    """Read whatever the broker sent (its heartbeats among it) and send ours if due.
+
+    A connection that is only written to, or not touched at all, looks dead to both sides
+    after two heartbeat intervals, however healthy it is.
+    """
+    with contextlib.suppress(TimeoutError):
+        while True:
+            connection.drain_events(timeout=0)
+    connection.heartbeat_check()
+
+
 class BrokerUnavailable(ConnectionError):
     """Publishing could not be confirmed in time; treat as a lost connection."""
 
@@ -101,6 +113,27 @@ class OutgoingMessage:
         return amqp.Message(self.body, **properties)
 
 
+def headers_of(message: amqp.Message) -> dict[str, Any]:
+    return dict(message.properties.get("application_headers") or {})
+
+
+def copy_to_queue(message: amqp.Message, queue: str, headers: dict[str, Any]) -> OutgoingMessage:
+    """A received message, as it is, sent straight to ``queue`` with ``headers`` (replacing its own)."""
+    properties = message.properties
+    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+    return OutgoingMessage(
+        exchange="",  # the default exchange routes by queue name
+        routing_key=queue,
+        body=body,
+        message_id=str(properties.get("message_id") or ""),
+        type=str(properties.get("type") or ""),
+        correlation_id=properties.get("correlation_id"),
+        headers=headers,
+        app_id=properties.get("app_id"),
+        mandatory=True,  # a missing queue must be an error, not a silent drop
+    )
+
+
 class ConfirmingPublisher:
     """Publishes a batch, then collects the broker's acks, nacks and returns as they come.
 
@@ -158,7 +191,7 @@ class ConfirmingPublisher:
             try:
                 self.connection.drain_events(timeout=min(remaining, 1.0))
             except TimeoutError:
-                self.connection.heartbeat_check()
+                keep_alive(self.connection)
         return self._results
 
     def _settle(self, delivery_tag: int, multiple: bool, ok: bool) -> None:
@@ -182,8 +215,3 @@ class ConfirmingPublisher:
         log.error("unroutable message returned", extra={"exchange": exchange, "routing_key": routing_key})
         if message_id:
             self._returned.add(message_id)
-
-    def close(self) -> None:
-        # Closing after a failure must not mask that failure.
-        with contextlib.suppress(Exception):
-            self.channel.close()

@@ -48,11 +48,6 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     extra: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def source(self) -> str:
-        """The CloudEvents ``source`` of everything this service emits."""
-        return f"/sites/{self.site}/{self.service}"
-
     def optional(self, name: str) -> str | None:
         value = self.extra.get(name, "").strip()
         return value or None

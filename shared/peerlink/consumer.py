@@ -34,27 +34,37 @@ from marshmallow import ValidationError
 from prometheus_client import Counter, Histogram
 from sqlalchemy.engine import Engine
 
-from peerlink.amqp import CONNECTION_ERRORS, Backoff, BrokerUnavailable, ConfirmingPublisher, OutgoingMessage, connect
+from peerlink.amqp import (
+    CONNECTION_ERRORS,
+    Backoff,
+    BrokerUnavailable,
+    ConfirmingPublisher,
+    OutgoingMessage,
+    connect,
+    copy_to_queue,
+    headers_of,
+    keep_alive,
+)
 from peerlink.contracts import CATALOGUE, Catalogue
 from peerlink.db import is_connection_failure
 from peerlink.envelope import InvalidEnvelope, flatten_errors, parse_envelope
 from peerlink.inbox import handle_batch, prune
 from peerlink.outbox import Producer
 from peerlink.subscriptions import Event, PermanentFailure, Subscriptions
-from peerlink.topology import ConsumerQueues
+from peerlink.topology import (
+    ATTEMPT,
+    CONSUMER,
+    LAST_ERROR,
+    ORIGINAL_EXCHANGE,
+    ORIGINAL_ROUTING_KEY,
+    PARKED_AT,
+    PARKED_REASON,
+    ConsumerQueues,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-
-# Headers we add on the way to the retry and parking queues.
-ATTEMPT = "x-peerlink-attempt"
-LAST_ERROR = "x-peerlink-last-error"
-PARKED_REASON = "x-peerlink-parked-reason"
-PARKED_AT = "x-peerlink-parked-at"
-CONSUMER = "x-peerlink-consumer"
-ORIGINAL_EXCHANGE = "x-peerlink-exchange"
-ORIGINAL_ROUTING_KEY = "x-peerlink-routing-key"
 
 HANDLED = Counter("peerlink_consumer_handled_total", "Events handled and committed", ["consumer", "type"])
 DUPLICATES = Counter("peerlink_consumer_duplicates_total", "Redelivered or duplicated events skipped", ["consumer"])
@@ -79,7 +89,7 @@ class _Delivery:
 
     @property
     def headers(self) -> dict[str, Any]:
-        return dict(self.message.properties.get("application_headers") or {})
+        return headers_of(self.message)
 
     @property
     def attempt(self) -> int:
@@ -103,6 +113,7 @@ class Consumer:
         gap: float = 0.002,
         catalogue: Catalogue = CATALOGUE,
         inbox_retention: timedelta = timedelta(days=30),
+        heartbeat: int = 30,
     ):
         self.engine = engine
         self.amqp_url = amqp_url
@@ -114,6 +125,7 @@ class Consumer:
         self.gap = gap
         self.catalogue = catalogue
         self.inbox_retention = inbox_retention
+        self.heartbeat = heartbeat
         self._buffer: list[amqp.Message] = []
         self._last_prune = 0.0
 
@@ -133,22 +145,24 @@ class Consumer:
                 backoff.sleep(stop)
 
     def _connected(self, stop: threading.Event, backoff: Backoff) -> None:
-        connection = connect(self.amqp_url, name=f"{self.name}-consumer")
+        connection = connect(self.amqp_url, name=f"{self.name}-consumer", heartbeat=self.heartbeat)
         self._buffer = []
         try:
             channel = connection.channel()
             self.queues.declare(channel, self.subscriptions.bindings)
             publisher = ConfirmingPublisher(connection)
             channel.basic_qos(0, self.prefetch, False)
-            channel.basic_consume(self.queues.inbox, callback=self._buffer.append, no_ack=False)
+            tag = channel.basic_consume(self.queues.inbox, callback=self._buffer.append, no_ack=False)
             log.info("consumer ready", extra={"consumer": self.name, "queue": self.queues.inbox})
             backoff.reset()
             while not stop.is_set():
                 self._fill(connection)
-                if self._buffer:
-                    batch, self._buffer[:] = list(self._buffer), []
-                    self._handle(batch, channel, publisher, connection, stop)
+                self._handle_buffer(channel, publisher, connection, stop)
                 self._prune_now_and_then()
+            # A clean stop: take no more, and settle what was already delivered, so that a
+            # restart returns nothing to the queue (each return counts towards its delivery limit).
+            channel.basic_cancel(tag)
+            self._handle_buffer(channel, publisher, connection, stop)
         finally:
             with contextlib.suppress(Exception):
                 connection.release()
@@ -157,7 +171,7 @@ class Consumer:
         """Wait for a first delivery, then take whatever follows closely, up to a batch."""
         if not self._buffer:
             try:
-                connection.drain_events(timeout=1.0)
+                connection.drain_events(timeout=min(1.0, self.heartbeat / 4))
             except TimeoutError:
                 connection.heartbeat_check()
                 return
@@ -167,6 +181,13 @@ class Consumer:
                 connection.drain_events(timeout=self.gap)
             except TimeoutError:
                 break
+
+    def _handle_buffer(
+        self, channel: amqp.Channel, publisher: ConfirmingPublisher, connection: Any, stop: threading.Event
+    ) -> None:
+        if self._buffer:
+            batch, self._buffer[:] = list(self._buffer), []
+            self._handle(batch, channel, publisher, connection, stop)
 
     # One batch -----------------------------------------------------------------------
 
@@ -188,7 +209,11 @@ class Consumer:
                 break
             except sa.exc.SQLAlchemyError as exc:
                 if not is_connection_failure(exc):
-                    raise
+                    # Not the database's absence and not one handler's fault (say, the commit
+                    # itself failed): every event of the batch goes round again, none is lost.
+                    log.exception("batch failed as a whole", extra={"consumer": self.name})
+                    failures = [(d, exc) for d in valid]
+                    break
                 log.warning(
                     "consumer lost the database; holding the batch", extra={"consumer": self.name, "error": repr(exc)}
                 )
@@ -196,8 +221,8 @@ class Consumer:
                 while time.monotonic() < deadline:
                     if stop.is_set():
                         return  # unacked: the broker redelivers them to whoever consumes next
-                    connection.heartbeat_check()
-                    stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+                    keep_alive(connection)  # deliveries that arrive meanwhile wait in the buffer
+                    stop.wait(min(1.0, self.heartbeat / 4, max(0.0, deadline - time.monotonic())))
         outgoing = [self._park(d, d.error or "invalid", "invalid") for d in deliveries if d.event is None]
         outgoing += [self._retry_or_park(d, exc) for d, exc in failures]
         if outgoing and not all(publisher.publish(outgoing)):
@@ -275,26 +300,13 @@ class Consumer:
         )
 
     def _copy(self, delivery: _Delivery, queue: str, extra_headers: dict[str, Any]) -> OutgoingMessage:
-        message = delivery.message
-        properties = message.properties
-        info = message.delivery_info
+        info = delivery.message.delivery_info
         headers = delivery.headers
         headers.setdefault(ORIGINAL_EXCHANGE, info.get("exchange", ""))
         headers.setdefault(ORIGINAL_ROUTING_KEY, info.get("routing_key", ""))
         headers[CONSUMER] = self.name
         headers.update(extra_headers)
-        body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
-        return OutgoingMessage(
-            exchange="",
-            routing_key=queue,
-            body=body,
-            message_id=str(properties.get("message_id") or ""),
-            type=str(properties.get("type") or ""),
-            correlation_id=properties.get("correlation_id"),
-            headers=headers,
-            app_id=properties.get("app_id"),
-            mandatory=True,
-        )
+        return copy_to_queue(delivery.message, queue, headers)
 
     def _prune_now_and_then(self) -> None:
         if time.monotonic() - self._last_prune < 3600:

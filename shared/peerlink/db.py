@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 NAMING_CONVENTION = {
@@ -64,6 +65,9 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> Engine:
+    # Errors would otherwise quote their bound parameters (names, emails) into logs and the
+    # headers of parked messages.
+    kwargs.setdefault("hide_parameters", True)
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
@@ -116,10 +120,45 @@ def write_connection(engine: Engine) -> Connection:
     return engine.connect().execution_options(**{_WRITE: True})
 
 
+# SQLSTATE classes and codes that mean "the database, not this SQL": the connection went
+# (08), the server is shutting down or starting (57P01-57P03), it ran out of something (53),
+# or this transaction lost a race it may win next time (40001, 40P01, 55P03).
+_TRANSIENT_CLASSES = ("08", "53")
+_TRANSIENT_CODES = ("57P01", "57P02", "57P03", "40001", "40P01", "55P03")
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error", "unable to open")
+
+
 def is_connection_failure(exc: BaseException) -> bool:
-    """True when the database itself went away (retry later), not when the SQL was wrong."""
+    """True when the database itself is away or busy (hold the work, retry later); False when
+    this SQL failed (a missing table, bad data, a timeout), which is the work's own fault."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, sa.exc.OperationalError):
-        return True
-    return isinstance(exc, sa.exc.InterfaceError | sa.exc.DisconnectionError | sa.exc.TimeoutError)
+    if isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError):
+        return True  # the pool could not hand out a working connection
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in _TRANSIENT_CLASSES or sqlstate in _TRANSIENT_CODES
+    if type(original).__module__.startswith("psycopg"):
+        # No SQLSTATE: the error happened on the client side of a broken or refused connection.
+        return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    message = str(original).lower()
+    return isinstance(exc, sa.exc.OperationalError) and any(text in message for text in _SQLITE_TRANSIENT)
+
+
+def transaction_is_broken(conn: Connection) -> bool:
+    """True if PostgreSQL has aborted the open transaction (a statement in it failed, even if
+    the caller caught the error): committing it would silently roll everything back."""
+    if conn.dialect.name != "postgresql":
+        return False  # SQLite rolls back only the failed statement
+    from psycopg.pq import TransactionStatus
+
+    dbapi = conn.connection.dbapi_connection
+    return dbapi is not None and dbapi.info.transaction_status == TransactionStatus.INERROR
+
+
+def insert_for(dialect: str, table: sa.Table) -> Any:
+    """``INSERT`` that can say ``ON CONFLICT`` (SQLite and PostgreSQL speak it alike)."""
+    return (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)

@@ -83,6 +83,8 @@ def format_time(moment: datetime) -> str:
 # CloudEvents spec, it is checked for every message a consumer receives, and a schema costs
 # about as much as all the rest of decoding.
 _SITE = re.compile(r"^[a-z0-9-]+$")
+# Ids are keys in every consumer's inbox: visible ASCII only, no spaces, no control characters.
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")
 _MISSING = "Missing data for required field."
 
 
@@ -120,13 +122,13 @@ def parse_envelope(body: bytes | str) -> Envelope:
     errors: dict[str, str] = {}
     if raw.get("specversion") != SPEC_VERSION:
         errors["specversion"] = _MISSING if "specversion" not in raw else f"Must be equal to {SPEC_VERSION}."
-    event_id = _text(raw, "id", errors)
+    event_id = _text(raw, "id", errors, pattern=_TOKEN)
     source = _text(raw, "source", errors, pattern=SOURCE_PATTERN, max_length=200)
     type_ = _text(raw, "type", errors, pattern=TYPE_PATTERN, max_length=120)
-    subject = _text(raw, "subject", errors)
+    subject = _text(raw, "subject", errors, pattern=_TOKEN)
     site = _text(raw, "site", errors, pattern=_SITE, max_length=40)
-    correlationid = _text(raw, "correlationid", errors, required=False)
-    causationid = _text(raw, "causationid", errors, required=False)
+    correlationid = _text(raw, "correlationid", errors, pattern=_TOKEN, required=False)
+    causationid = _text(raw, "causationid", errors, pattern=_TOKEN, required=False)
     if raw.get("datacontenttype", "application/json") != "application/json":
         errors["datacontenttype"] = "Must be equal to application/json."
     time = _time(raw.get("time"), errors)

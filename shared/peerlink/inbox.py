@@ -2,10 +2,11 @@
 
 The batch first runs optimistically: the events recorded in the inbox with one statement
 that also says which were new, every new event's handler straight in the transaction, one
-commit. If a handler raises, that transaction is rolled
-back whole and the batch runs again with each handler in its own savepoint, so that the
-failures are known and the rest still commit. Savepoints cost two round trips an event,
-which is most of a batch's time on PostgreSQL; failures are rare, so they are paid only then.
+commit. If anything fails (a handler raises, or swallows a database error that aborted the
+transaction, or an event cannot even be recorded), that transaction is rolled back whole and
+the batch runs again with each event in its own savepoint, so that the failures are known and
+the rest still commit. Savepoints cost two round trips an event, most of a batch's time on
+PostgreSQL; failures are rare, so they are paid only then.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import groupby
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from peerlink import context
-from peerlink.db import is_connection_failure, write_transaction
+from peerlink.db import insert_for, is_connection_failure, transaction_is_broken, write_transaction
 from peerlink.outbox import Producer
 from peerlink.subscriptions import Event, HandlerContext, Subscriptions
 from peerlink.tables import inbox
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,49 +37,68 @@ class Outcome:
     failures: list[tuple[Event, Exception]]
 
 
-class _HandlerFailed(Exception):
+class SwallowedDatabaseError(Exception):
+    """A handler caught a database error; PostgreSQL had aborted its transaction anyway."""
+
+
+class _Abandon(Exception):
     """Abandons the optimistic run (rolling its transaction back)."""
 
 
-# What _call yields for an event the inbox already had (in the isolated run).
-_ALREADY_HANDLED = object()
-
-
 def handle_batch(engine: Engine, subscriptions: Subscriptions, producer: Producer, events: Sequence[Event]) -> Outcome:
-    """Run the handlers of ``events`` (in order) and record them; database failures propagate."""
-    if not events:
-        return Outcome([], 0, [])
+    """Run the handlers of ``events`` (in order) and record them; a database that is away raises."""
+    distinct = _distinct(events)
+    if not distinct:
+        return Outcome([], len(events), [])
     try:
-        return _run(engine, subscriptions, producer, events, isolate=False)
-    except _HandlerFailed:
-        return _run(engine, subscriptions, producer, events, isolate=True)
+        handled = _optimistic(engine, subscriptions, producer, distinct)
+        return Outcome(handled, len(events) - len(handled), [])
+    except _Abandon:
+        handled, failures = _isolated(engine, subscriptions, producer, distinct)
+        return Outcome(handled, len(events) - len(handled) - len(failures), failures)
 
 
-def _run(
-    engine: Engine, subscriptions: Subscriptions, producer: Producer, events: Sequence[Event], *, isolate: bool
-) -> Outcome:
+def _optimistic(engine: Engine, subscriptions: Subscriptions, producer: Producer, events: list[Event]) -> list[Event]:
+    with write_transaction(engine) as conn:
+        recorded = _guarded(lambda: _record(conn, subscriptions.name, events))
+        if isinstance(recorded, Exception):
+            raise _Abandon from recorded
+        fresh = [event for event in events if event.envelope.dedup_key in recorded]
+        for group in _groups(subscriptions, fresh):
+            if isinstance(_guarded(lambda group=group: _call(conn, subscriptions, producer, group)), Exception):
+                raise _Abandon
+        if transaction_is_broken(conn):
+            raise _Abandon
+    return fresh
+
+
+def _isolated(
+    engine: Engine, subscriptions: Subscriptions, producer: Producer, events: list[Event]
+) -> tuple[list[Event], list[tuple[Event, Exception]]]:
     handled: list[Event] = []
     failures: list[tuple[Event, Exception]] = []
-    candidates = _distinct(events)
     with write_transaction(engine) as conn:
-        if isolate:
-            # Each event's inbox row rides in its handler's savepoint, and goes if that fails.
-            fresh = candidates
-        else:
-            recorded = _record(conn, subscriptions.name, candidates)
-            fresh = [event for event in candidates if event.envelope.dedup_key in recorded]
-        for group in _groups(subscriptions, fresh):
-            for event, error in _call(conn, subscriptions, producer, group, isolate=isolate):
-                if error is _ALREADY_HANDLED:
-                    continue
-                if error is None:
-                    handled.append(event)
-                elif not isolate:
-                    raise _HandlerFailed
-                else:
-                    assert isinstance(error, Exception)
-                    failures.append((event, error))
-    return Outcome(handled, len(events) - len(handled) - len(failures), failures)
+        for event in events:
+            savepoint = conn.begin_nested()
+
+            def one(event: Event = event) -> bool:
+                # The event's inbox row rides in its savepoint, and goes if the handler fails.
+                if not _record(conn, subscriptions.name, [event]):
+                    return False  # already handled
+                _call(conn, subscriptions, producer, [event])
+                return True
+
+            result = _guarded(one)
+            if not isinstance(result, Exception) and transaction_is_broken(conn):
+                result = SwallowedDatabaseError(f"{event.event_type.name} handler caught a database error")
+            if isinstance(result, Exception):
+                savepoint.rollback()
+                failures.append((event, result))
+                continue
+            savepoint.commit()
+            if result:
+                handled.append(event)
+    return handled, failures
 
 
 def _groups(subscriptions: Subscriptions, events: list[Event]) -> Iterator[list[Event]]:
@@ -88,42 +110,24 @@ def _groups(subscriptions: Subscriptions, events: list[Event]) -> Iterator[list[
             yield from ([event] for event in run)
 
 
-def _call(
-    conn: Connection, subscriptions: Subscriptions, producer: Producer, group: list[Event], *, isolate: bool
-) -> Iterator[tuple[Event, Exception | object | None]]:
+def _call(conn: Connection, subscriptions: Subscriptions, producer: Producer, group: list[Event]) -> None:
     name = group[0].event_type.name
-    if name in subscriptions.batch_handlers and not isolate:
-        error = _guarded(lambda: subscriptions.batch_handlers[name](group, conn))
-        yield from ((event, error) for event in group)
+    if name in subscriptions.batch_handlers:
+        subscriptions.batch_handlers[name](group, conn)
         return
-    for event in group:
-        savepoint = conn.begin_nested() if isolate else None
-        if savepoint is not None and not _record(conn, subscriptions.name, [event]):
-            savepoint.commit()
-            yield event, _ALREADY_HANDLED
-            continue
-
-        def one(event: Event = event) -> None:
-            with context.correlated(event.correlation_id):
-                if name in subscriptions.batch_handlers:
-                    subscriptions.batch_handlers[name]([event], conn)
-                else:
-                    subscriptions.handlers[name](event, HandlerContext(conn, producer, event))
-
-        error = _guarded(one)
-        if savepoint is not None:
-            (savepoint.rollback if error else savepoint.commit)()
-        yield event, error
+    (event,) = group
+    with context.correlated(event.correlation_id):
+        subscriptions.handlers[name](event, HandlerContext(conn, producer, event))
 
 
-def _guarded(call: Callable[[], None]) -> Exception | None:
+def _guarded(call: Callable[[], T]) -> T | Exception:
+    """The call's result, or the exception it raised; a database that is away still raises."""
     try:
-        call()
+        return call()
     except Exception as exc:
         if isinstance(exc, sa.exc.SQLAlchemyError) and is_connection_failure(exc):
             raise
         return exc
-    return None
 
 
 def _distinct(events: Sequence[Event]) -> list[Event]:
@@ -139,8 +143,6 @@ def _distinct(events: Sequence[Event]) -> list[Event]:
 
 def _record(conn: Connection, consumer: str, events: list[Event]) -> set[tuple[str, str]]:
     """Record events in the inbox; returns the keys that were not there yet (one statement)."""
-    if not events:
-        return set()
     now = datetime.now(UTC)
     rows = conn.execute(
         _insert_new(conn.dialect.name),
@@ -160,9 +162,10 @@ def _record(conn: Connection, consumer: str, events: list[Event]) -> set[tuple[s
 
 @cache
 def _insert_new(dialect: str) -> sa.Executable:
-    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(inbox)
-    return insert.on_conflict_do_nothing(index_elements=["consumer", "source", "event_id"]).returning(
-        inbox.c.source, inbox.c.event_id
+    return (
+        insert_for(dialect, inbox)
+        .on_conflict_do_nothing(index_elements=["consumer", "source", "event_id"])
+        .returning(inbox.c.source, inbox.c.event_id)
     )
 
 

@@ -6,24 +6,20 @@ if it commits, the relay will publish it, however long the broker is away.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from peerlink import context
 from peerlink.contracts import EventType
-from peerlink.db import write_connection
+from peerlink.db import insert_for, write_connection
 from peerlink.envelope import Envelope, new_event_id
 from peerlink.tables import aggregate_sequences, outbox
-
-NOTIFY_CHANNEL = "peerlink_outbox"
+from peerlink.wakeup import NOTIFY_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -105,9 +101,9 @@ _NOTIFY = sa.text("SELECT pg_notify(:channel, '')")
 @cache
 def _sequence_upsert(dialect: str) -> sa.Executable:
     """Per-aggregate sequence; the row lock orders concurrent writers of one aggregate."""
-    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(aggregate_sequences)
     return (
-        insert.values(aggregate=sa.bindparam("aggregate"), subject=sa.bindparam("subject"), last_sequence=1)
+        insert_for(dialect, aggregate_sequences)
+        .values(aggregate=sa.bindparam("aggregate"), subject=sa.bindparam("subject"), last_sequence=1)
         .on_conflict_do_update(
             index_elements=["aggregate", "subject"],
             set_={"last_sequence": aggregate_sequences.c.last_sequence + 1},
@@ -162,9 +158,3 @@ class UnitOfWork:
                 self._transaction.rollback()
         finally:
             self.connection.close()
-
-
-@contextmanager
-def unit_of_work(engine: Engine, producer: Producer) -> Iterator[UnitOfWork]:
-    with UnitOfWork(engine, producer) as uow:
-        yield uow

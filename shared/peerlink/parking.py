@@ -16,17 +16,17 @@ from typing import Any
 
 import amqp
 
-from peerlink.amqp import ConfirmingPublisher, OutgoingMessage, connect
-from peerlink.consumer import (
+from peerlink.amqp import ConfirmingPublisher, OutgoingMessage, connect, copy_to_queue, headers_of
+from peerlink.topology import (
     ATTEMPT,
     CONSUMER,
     LAST_ERROR,
-    ORIGINAL_EXCHANGE,
     ORIGINAL_ROUTING_KEY,
     PARKED_AT,
     PARKED_REASON,
+    REPLAYED,
+    ConsumerQueues,
 )
-from peerlink.topology import ConsumerQueues
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ParkedMessage:
 
 
 def _describe(message: amqp.Message) -> ParkedMessage:
-    headers = dict(message.properties.get("application_headers") or {})
+    headers = headers_of(message)
     reason = headers.get(PARKED_REASON)
     if reason is None and headers.get("x-death"):
         # Dead-lettered by the broker itself (the delivery limit), not by our consumer.
@@ -103,27 +103,11 @@ def replay_parked(
 
 
 def _back_to_inbox(message: amqp.Message, queues: ConsumerQueues) -> OutgoingMessage:
-    headers = {
-        k: v
-        for k, v in (message.properties.get("application_headers") or {}).items()
-        if k not in (ATTEMPT, LAST_ERROR, PARKED_REASON, PARKED_AT, CONSUMER, "x-death")
-    }
-    headers["x-peerlink-replayed"] = True
-    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
-    return OutgoingMessage(
-        exchange="",
-        routing_key=queues.inbox,
-        body=body,
-        message_id=str(message.properties.get("message_id") or ""),
-        type=str(message.properties.get("type") or ""),
-        correlation_id=message.properties.get("correlation_id"),
-        headers=headers,
-        mandatory=True,
-    )
+    spent = (ATTEMPT, LAST_ERROR, PARKED_REASON, PARKED_AT, CONSUMER, "x-death")
+    headers = {k: v for k, v in headers_of(message).items() if k not in spent}
+    headers[REPLAYED] = True
+    return copy_to_queue(message, queues.inbox, headers)
 
 
 def format_table(parked: list[ParkedMessage]) -> str:
     return "\n".join(json.dumps(p.as_dict(), ensure_ascii=False) for p in parked)
-
-
-__all__ = ["ORIGINAL_EXCHANGE", "ParkedMessage", "format_table", "list_parked", "replay_parked"]

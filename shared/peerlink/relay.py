@@ -2,19 +2,17 @@
 
 A row is marked sent only after the broker confirmed it, so a crash between publish and
 mark publishes it again: at-least-once, and consumers' inboxes make that once in effect.
-Only one relay per database publishes at a time (a PostgreSQL advisory lock or a file lock
-for SQLite), because two relays would interleave an aggregate's events.
+Only one relay per database publishes at a time (:mod:`peerlink.leadership`), and it wakes
+soon after a commit (:mod:`peerlink.wakeup`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,11 +21,12 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Gauge
 from sqlalchemy.engine import Engine, Row
 
-from peerlink.amqp import CONNECTION_ERRORS, Backoff, ConfirmingPublisher, OutgoingMessage, connect
+from peerlink.amqp import CONNECTION_ERRORS, Backoff, ConfirmingPublisher, OutgoingMessage, connect, keep_alive
 from peerlink.db import is_connection_failure, read_transaction, write_transaction
-from peerlink.outbox import NOTIFY_CHANNEL
+from peerlink.leadership import Lease, single_relay
 from peerlink.tables import outbox
 from peerlink.topology import declare_exchanges
+from peerlink.wakeup import Waker, waker_for
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,7 @@ class Relay:
         batch_size: int = 1000,
         idle_poll: float = 1.0,
         retention: timedelta = timedelta(days=7),
+        heartbeat: int = 30,
     ):
         self.engine = engine
         self.amqp_url = amqp_url
@@ -57,6 +57,7 @@ class Relay:
         self.batch_size = batch_size
         self.idle_poll = idle_poll
         self.retention = retention
+        self.heartbeat = heartbeat
         self._last_prune = 0.0
 
     # The loop -----------------------------------------------------------------------
@@ -65,13 +66,13 @@ class Relay:
         backoff = Backoff()
         while not stop.is_set():
             try:
-                with _single_relay(self.engine, self.service, stop) as leader:
-                    if not leader:
-                        continue
-                    with _waker(self.engine) as waker:
-                        self._connected(stop, waker, backoff)
+                with single_relay(self.engine, self.service, stop) as lease:
+                    if lease is None:
+                        continue  # another relay publishes; stand by
+                    with waker_for(self.engine) as waker:
+                        self._connected(stop, lease, waker, backoff)
             except CONNECTION_ERRORS as exc:
-                log.warning("relay lost the broker, reconnecting", extra={"error": repr(exc)})
+                log.warning("relay lost the broker or its lock, reconnecting", extra={"error": repr(exc)})
                 backoff.sleep(stop)
             except (sa.exc.SQLAlchemyError, psycopg.OperationalError) as exc:
                 if isinstance(exc, sa.exc.SQLAlchemyError) and not is_connection_failure(exc):
@@ -79,38 +80,54 @@ class Relay:
                 log.warning("relay lost the database, reconnecting", extra={"error": repr(exc)})
                 backoff.sleep(stop)
 
-    def _connected(self, stop: threading.Event, waker: _Waker, backoff: Backoff) -> None:
-        connection = connect(self.amqp_url, name=f"{self.service}-relay")
+    def _connected(self, stop: threading.Event, lease: Lease, waker: Waker, backoff: Backoff) -> None:
+        connection = connect(self.amqp_url, name=f"{self.service}-relay", heartbeat=self.heartbeat)
         try:
             publisher = ConfirmingPublisher(connection)
             declare_exchanges(publisher.channel)
             log.info("relay connected")
             backoff.reset()
-            self._pump(publisher, stop, waker)
+            self._pump(publisher, stop, lease, waker)
         finally:
             with contextlib.suppress(Exception):
                 connection.release()
 
-    def _pump(self, publisher: ConfirmingPublisher, stop: threading.Event, waker: _Waker) -> None:
+    def _pump(self, publisher: ConfirmingPublisher, stop: threading.Event, lease: Lease, waker: Waker) -> None:
         """Publish batch after batch; mark the previous batch sent while the broker confirms this one.
 
         Confirmed but not yet marked rows are left out of the next read, so nothing is
         published twice in the normal course; after a crash they are, and inboxes absorb it.
         """
         unmarked: list[int] = []
-        while not stop.is_set():
-            rows = self._unsent(exclude=unmarked)
-            if rows:
-                publisher.send([_message(row, self.service) for row in rows])
-            if unmarked:
+        try:
+            while not stop.is_set():
+                lease.confirm()
+                rows = self._unsent(exclude=unmarked)
+                if rows:
+                    publisher.send([_message(row, self.service) for row in rows])
+                if unmarked:
+                    self._mark_sent(unmarked)
+                    unmarked = []
+                if not rows:
+                    self._prune_now_and_then()
+                    self._idle(publisher, waker, stop)
+                    continue
+                unmarked = self._settle(rows, publisher.collect())
+        finally:
+            if unmarked and stop.is_set():
+                # A clean stop leaves nothing to publish twice.
                 self._mark_sent(unmarked)
-                unmarked = []
-            if not rows:
-                self._prune_now_and_then()
-                waker.wait(self.idle_poll, stop)
-                publisher.connection.heartbeat_check()
-                continue
-            unmarked = self._settle(rows, publisher.collect())
+
+    def _idle(self, publisher: ConfirmingPublisher, waker: Waker, stop: threading.Event) -> None:
+        """Wait for a commit (or the poll), answering the broker's heartbeats meanwhile."""
+        deadline = time.monotonic() + self.idle_poll
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            # Slices of a quarter of the heartbeat interval, so ours go out well in time.
+            woken = remaining > 0 and waker.wait(min(remaining, self.heartbeat / 4), stop)
+            keep_alive(publisher.connection)
+            if woken or time.monotonic() >= deadline:
+                return
 
     def _unsent(self, exclude: list[int]) -> list[Row[Any]]:
         query = (
@@ -200,109 +217,3 @@ def _confirmed_in_order(rows: Sequence[Row[Any]], results: Sequence[bool]) -> li
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# Leadership ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _single_relay(engine: Engine, service: str, stop: threading.Event) -> Iterator[bool]:
-    """Yield True while this process is the one relay of its database, else False after a wait."""
-    if engine.dialect.name == "sqlite":
-        path = engine.url.database
-        with open(f"{path}.relay.lock", "w") as handle:
-            if not _try_flock(handle):
-                stop.wait(2.0)
-                yield False
-                return
-            yield True
-        return
-    with engine.connect() as conn:
-        key = f"peerlink-relay:{service}:{conn.execute(sa.text('SELECT current_schema()')).scalar_one()}"
-        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:key))"), {"key": key}).scalar_one()
-        conn.commit()
-        if not got:
-            stop.wait(2.0)
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            with contextlib.suppress(Exception):
-                conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": key})
-                conn.commit()
-
-
-def _try_flock(handle: Any) -> bool:
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-# Waking soon after a commit -------------------------------------------------------------
-
-
-class _Waker:
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        raise NotImplementedError
-
-
-class _PostgresWaker(_Waker):
-    """LISTEN on a dedicated connection; the outbox writer NOTIFYs in its transaction."""
-
-    def __init__(self, engine: Engine):
-        url = engine.url.set(drivername="postgresql")
-        self.connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-        self.connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
-
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        deadline = time.monotonic() + timeout
-        woken = False
-        while not woken and not stop.is_set() and time.monotonic() < deadline:
-            slice_ = min(0.5, max(0.0, deadline - time.monotonic()))
-            for _ in self.connection.notifies(timeout=slice_, stop_after=1):
-                woken = True
-        # Several commits may have notified; one round of publishing serves them all.
-        for _ in self.connection.notifies(timeout=0, stop_after=100):
-            pass
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-class _SqliteWaker(_Waker):
-    """``PRAGMA data_version`` changes when any other connection commits: a cheap check."""
-
-    POLL = 0.005
-
-    def __init__(self, engine: Engine):
-        self.connection = sqlite3.connect(engine.url.database or "", timeout=30, check_same_thread=False)
-        self.version = self._version()
-
-    def _version(self) -> int:
-        return int(self.connection.execute("PRAGMA data_version").fetchone()[0])
-
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not stop.is_set():
-            version = self._version()
-            if version != self.version:
-                self.version = version
-                return
-            time.sleep(self.POLL)
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-@contextlib.contextmanager
-def _waker(engine: Engine) -> Iterator[_Waker]:
-    waker: _PostgresWaker | _SqliteWaker = (
-        _SqliteWaker(engine) if engine.dialect.name == "sqlite" else _PostgresWaker(engine)
-    )
-    try:
-        yield waker
-    finally:
-        waker.close()

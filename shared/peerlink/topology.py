@@ -16,12 +16,24 @@ import amqp
 
 from peerlink.contracts import EVENTS_EXCHANGE, PRIVATE_EXCHANGE
 
+# Headers a consumer adds on the way to its retry and parking queues.
+ATTEMPT = "x-peerlink-attempt"
+LAST_ERROR = "x-peerlink-last-error"
+PARKED_REASON = "x-peerlink-parked-reason"
+PARKED_AT = "x-peerlink-parked-at"
+CONSUMER = "x-peerlink-consumer"
+ORIGINAL_EXCHANGE = "x-peerlink-exchange"
+ORIGINAL_ROUTING_KEY = "x-peerlink-routing-key"
+REPLAYED = "x-peerlink-replayed"
+
 UNROUTED_EXCHANGE = "peerlink.unrouted"
 UNROUTED_QUEUE = "peerlink.unrouted"
 
-# A message redelivered this often without being settled has crashed its consumer that
-# many times: dead-letter it to the parking queue instead of looping forever.
-DELIVERY_LIMIT = 10
+# A message returned to its queue this often has most likely crashed its consumer each time:
+# dead-letter it to the parking queue rather than loop forever. RabbitMQ counts every return,
+# a lost connection's included; consumers stop cleanly (settling what they hold) so that
+# deploys do not count, and the limit leaves room for many crashes of other causes.
+DELIVERY_LIMIT = 50
 
 
 def quorum_arguments(**extra: Any) -> dict[str, Any]:

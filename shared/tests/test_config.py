@@ -15,7 +15,6 @@ def test_defaults_put_sqlite_under_var_and_the_site_vhost_on_localhost():
     assert settings.database_url == "sqlite:///var/ebbw-vale/referrals.db"
     assert settings.amqp_url == "amqp://guest:guest@localhost:5672/ebbw-vale"
     assert settings.port == 8101
-    assert settings.source == "/sites/ebbw-vale/referrals"
 
 
 @pytest.mark.parametrize(

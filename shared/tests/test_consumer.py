@@ -5,7 +5,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from peerlink.consumer import ATTEMPT, PARKED_REASON, Consumer
+from peerlink.consumer import Consumer
 from peerlink.contracts import CONTACT_RECORDED, REFERRAL_RECEIVED
 from peerlink.parking import list_parked, replay_parked
 from peerlink.subscriptions import PermanentFailure, Subscriptions
@@ -19,7 +19,7 @@ from peerlink.testing import (
     wait_for_consumer,
     wait_until,
 )
-from peerlink.topology import ConsumerQueues
+from peerlink.topology import ATTEMPT, PARKED_REASON, ConsumerQueues
 
 DELAYS = (0.2, 0.4)
 
@@ -78,9 +78,13 @@ def test_each_event_has_one_effect_however_often_it_is_delivered(engine, amqp_ur
     ctx, _ = started(engine, amqp_url, recorder, producer)
     try:
         events = [make_envelope(REFERRAL_RECEIVED) for _ in range(5)]
-        publish_envelopes(amqp_url, events + events + events[:2])
+        # Twice within one batch ...
+        publish_envelopes(amqp_url, events + events[:2])
+        for event in events:
+            wait_until(lambda e=event: effects_for(engine, effects, e.id) == 1, what="each event handled")
+        # ... and again long after they were handled and acked, as a relay that crashed would.
         follower = make_envelope(REFERRAL_RECEIVED)
-        publish_envelopes(amqp_url, [follower])
+        publish_envelopes(amqp_url, [*events, follower])
         wait_until(lambda: effects_for(engine, effects, follower.id) == 1, what="the last event handled")
     finally:
         ctx.__exit__(None, None, None)
@@ -138,6 +142,7 @@ def test_a_handler_that_recovers_has_exactly_one_effect(engine, amqp_url, record
         (None, "peerlink.referral.received.v9", "has no handler for peerlink.referral.received.v9"),
         (None, "schema", "data does not match peerlink.referral.received.v1"),
         (None, "no-id", "id: Missing data"),
+        (None, "nul-id", "id: String does not match"),
         (b"x" * (1024 * 1024 + 1), "", "over the"),
     ],
 )
@@ -151,6 +156,8 @@ def test_what_can_never_be_handled_is_parked_at_once_and_the_consumer_goes_on(
             raw["data"]["support_needs"] = ["gardening"]
         elif type_ == "no-id":
             del raw["id"]
+        elif type_ == "nul-id":
+            raw["id"] = "a\u0000b"
         else:
             raw["type"] = type_
         body = json.dumps(raw).encode()

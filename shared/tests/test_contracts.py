@@ -22,12 +22,6 @@ def test_every_example_is_what_its_producer_may_emit_and_its_consumer_accepts(ev
     assert event_type.load(wire) == event_type.load(event_type.example)
 
 
-@pytest.mark.parametrize("event_type", ALL_TYPES, ids=str)
-def test_names_follow_the_contract(event_type):
-    assert event_type.name == f"peerlink.{event_type.aggregate}.{event_type.verb}.v{event_type.version}"
-    assert event_type.routing_key("merthyr") == f"merthyr.{event_type.aggregate}.{event_type.verb}"
-
-
 @pytest.mark.parametrize("event_type", [t for t in ALL_TYPES if t.channel is Channel.EVENTS], ids=str)
 def test_nothing_on_the_pseudonymous_exchange_has_a_personal_field(event_type):
     assert personal_fields(event_type.schema) == []

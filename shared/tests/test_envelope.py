@@ -48,6 +48,11 @@ def test_unknown_extension_attributes_are_tolerated():
         (json.dumps({**json.loads(envelope().to_json()), "time": "yesterday"}), "time"),
         (json.dumps({**json.loads(envelope().to_json()), "sequence": "1"}), "sequence"),
         (json.dumps({**json.loads(envelope().to_json()), "site": "pontypridd"}), "does not match"),
+        (json.dumps({**json.loads(envelope().to_json()), "id": "a\u0000b"}), "id: String does not match"),
+        (json.dumps({**json.loads(envelope().to_json()), "subject": "two words"}), "subject"),
+        (json.dumps({**json.loads(envelope().to_json()), "sequence": True}), "sequence"),
+        (json.dumps({**json.loads(envelope().to_json()), "data": [1]}), "data"),
+        (json.dumps({**json.loads(envelope().to_json()), "time": "2026-11-02T10:15:00"}), "time zone"),
     ],
 )
 def test_what_is_not_a_peerlink_cloudevent_says_why(body, reason):

@@ -77,3 +77,45 @@ def test_an_event_already_handled_or_repeated_in_the_batch_has_no_second_effect(
     assert outcome.duplicates == 2
     assert [e.id for e in outcome.handled] == [other.id]
     assert count_rows(engine, effects) == 2
+
+
+def test_a_handler_that_swallows_a_database_error_cannot_lose_the_others(engine, producer, effects):
+    subs = Subscriptions("swallow")
+
+    @subs.on(CONTACT_RECORDED)
+    def careless(e, tx):
+        tx.connection.execute(effects.insert().values(event_id=e.id))
+        if e.data["given_name"] == "Swallow":
+            try:  # the mistake under test: a database error caught and ignored
+                tx.connection.execute(effects.insert().values(id=1000, event_id=e.id))
+                tx.connection.execute(effects.insert().values(id=1000, event_id=e.id))
+            except sa.exc.IntegrityError:
+                pass
+
+    good, careless_one = event(CONTACT_RECORDED), event(CONTACT_RECORDED)
+    careless_one.data["given_name"] = "Swallow"
+    outcome = handle_batch(engine, subs, producer, [good, careless_one])
+    if engine.dialect.name == "postgresql":
+        # PostgreSQL aborted the transaction: committing it would have lost both events silently.
+        assert [e.id for e in outcome.handled] == [good.id]
+        assert [type(error).__name__ for _, error in outcome.failures] == ["SwallowedDatabaseError"]
+        assert count_rows(engine, effects) == 1
+    else:
+        # SQLite undoes only the failed statement; the handler's other writes stand.
+        assert [e.id for e in outcome.handled] == [good.id, careless_one.id]
+        assert count_rows(engine, effects) == 3
+    assert count_rows(engine, inbox) == len(outcome.handled)
+
+
+def test_an_event_that_cannot_even_be_recorded_fails_alone(engine, subscriptions, producer):
+    from dataclasses import replace
+
+    good = event()
+    broken = event()
+    broken = Event(replace(broken.envelope, id="nul\x00inside"), broken.event_type, broken.data)
+    outcome = handle_batch(engine, subscriptions, producer, [good, broken])
+    if engine.dialect.name == "postgresql":
+        assert [e.id for e in outcome.handled] == [good.id]
+        assert [e.id for e, _ in outcome.failures] == [broken.id]
+    else:
+        assert len(outcome.handled) == 2

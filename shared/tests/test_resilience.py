@@ -64,3 +64,26 @@ def test_n_events_published_around_a_broker_restart_have_n_effects(postgres_engi
         handled = [row.event_id for row in conn.execute(sa.select(effects.c.event_id))]
     assert len(written) == total
     assert sorted(handled) == sorted(written)  # every one, none twice
+
+
+def test_idle_connections_answer_heartbeats_and_stay_up(sqlite_engine, amqp_url, producer, effects, caplog):
+    """Idle for several heartbeat intervals, neither the relay nor the consumer loses its connection."""
+    engine = sqlite_engine
+    subscriptions = Subscriptions("idler")
+
+    @subscriptions.on(REFERRAL_RECEIVED)
+    def on_received(event, tx):
+        tx.connection.execute(effects.insert().values(event_id=event.id))
+
+    heartbeat = 1  # second; the broker gives up after two missed ones
+    relay = Relay(engine, amqp_url, service="referrals", heartbeat=heartbeat, idle_poll=30)
+    consumer = Consumer(engine, amqp_url, subscriptions, producer=producer, retry_delays=(0.2,), heartbeat=heartbeat)
+    with caplog.at_level("WARNING"), running(relay, consumer):
+        wait_for_consumer(amqp_url, "idler.inbox")
+        time.sleep(heartbeat * 6)  # idle on purpose: this is the condition under test
+        with UnitOfWork(engine, producer) as uow:
+            uow.emit(REFERRAL_RECEIVED, subject="late", data=sample_data(REFERRAL_RECEIVED))
+            uow.commit()
+        wait_until(lambda: count_rows(engine, effects) == 1, what="the event handled after the idle spell")
+    reconnects = [(r.name, getattr(r, "error", "")) for r in caplog.records if "reconnecting" in r.getMessage()]
+    assert reconnects == []

@@ -38,13 +38,14 @@ from peerlink.broker_admin import ManagementApi
 from peerlink.consumer import Consumer
 from peerlink.contracts import REFERRAL_RECEIVED
 from peerlink.db import create_engine, normalize_url
-from peerlink.outbox import NOTIFY_CHANNEL, Producer, UnitOfWork
+from peerlink.outbox import Producer, UnitOfWork
 from peerlink.relay import Relay
 from peerlink.subscriptions import Event, HandlerContext, Subscriptions
 from peerlink.tables import inbox, outbox
 from peerlink.tables import metadata as peerlink_metadata
 from peerlink.testing import LOCAL_AMQP, LOCAL_POSTGRES, count_rows, make_envelope, sample_data, wait_until
 from peerlink.topology import ConsumerQueues, quorum_arguments
+from peerlink.wakeup import NOTIFY_CHANNEL
 
 AMQP_URL = os.environ.get("PEERLINK_TEST_AMQP_URL", LOCAL_AMQP)
 POSTGRES_URL = os.environ.get("PEERLINK_TEST_DATABASE_URL", LOCAL_POSTGRES)

@@ -2,15 +2,17 @@
 
 A delivery is claimed (a lease, so a second sender leaves it alone), rendered, sent and
 settled. A transient failure puts it back with a growing delay; a permanent one, or the
-last attempt, marks it failed with the reason. A crash after the SMTP server accepted a
-message but before we recorded it resends it once the claim expires, with the same
-Message-ID.
+last attempt, marks it failed with the reason. A message for someone whose contact details
+have not arrived yet waits for them (for a week at most). A crash after the SMTP server
+accepted a message but before we recorded it resends it once the claim expires, with the
+same Message-ID; recording is retried in place to make that rarer still.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,8 +20,8 @@ import sqlalchemy as sa
 from prometheus_client import Counter
 
 from notifications import store, templates
-from notifications.domain import NoChannel, compose, email_address, site_name
-from notifications.mail import PermanentFailure, SmtpSender, TransientFailure
+from notifications.domain import NoChannel, Recipient, compose, email_address, site_name
+from notifications.mail import PermanentFailure, SmtpSender
 from peerlink.amqp import Backoff
 from peerlink.db import is_connection_failure, read_transaction, write_transaction
 
@@ -35,6 +37,8 @@ RETRY_DELAYS = (
     timedelta(hours=1),
     timedelta(hours=6),
 )
+WAIT_FOR_CONTACT = timedelta(seconds=30)
+GIVE_UP_WAITING = timedelta(days=7)
 
 
 class Dispatcher:
@@ -47,6 +51,7 @@ class Dispatcher:
         poll: float = 0.25,
         claim_for: timedelta = timedelta(minutes=2),
         retry_delays: tuple[timedelta, ...] = RETRY_DELAYS,
+        wait_for_contact: timedelta = WAIT_FOR_CONTACT,
     ):
         self.engine = engine
         self.sender = sender
@@ -54,8 +59,11 @@ class Dispatcher:
         self.poll = poll
         self.claim_for = claim_for
         self.retry_delays = retry_delays
+        self.wait_for_contact = wait_for_contact
+        self._stop = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         backoff = Backoff()
         while not stop.is_set():
             try:
@@ -69,29 +77,29 @@ class Dispatcher:
                 backoff.sleep(stop)
 
     def send_due(self, limit: int = 20) -> int:
-        now = datetime.now(UTC)
         with read_transaction(self.engine) as conn:
-            rows = store.due(conn, now, limit)
-        for row in rows:
+            ids = store.due_ids(conn, datetime.now(UTC), limit)
+        for delivery_id in ids:
+            now = datetime.now(UTC)  # per claim: a slow send must not shorten the next lease
             with write_transaction(self.engine) as conn:
-                if not store.claim(conn, row.id, now, now + self.claim_for):
-                    continue
-                recipient = store.get_recipient(conn, row.person_id)
-            self._deliver(row, recipient)
-        return len(rows)
+                row = store.claim(conn, delivery_id, now, now + self.claim_for)
+                recipient = store.get_recipient(conn, row.person_id) if row else None
+            if row is not None:
+                self._deliver(row, recipient)
+        return len(ids)
 
-    def _deliver(self, row: Any, recipient: Any) -> None:
+    def _deliver(self, row: Any, recipient: Recipient | None) -> None:
+        if recipient is None:
+            self._wait_for_contact(row)
+            return
         try:
-            if recipient is None:
-                raise NoChannel("no contact details are known")
             address = email_address(recipient)
-            values = dict(row.values)
-            values["site_name"] = site_name(values.get("site", self.site))
-            composed = compose(row.kind, recipient, values, templates.render)
         except NoChannel as exc:
             self._settle(row, status=store.SKIPPED, last_error=str(exc))
             return
         try:
+            values = {**row.values, "site_name": site_name(row.values.get("site", self.site))}
+            composed = compose(row.kind, recipient, values, templates.render)
             self.sender.send(
                 to=address,
                 subject=composed.subject,
@@ -102,9 +110,8 @@ class Dispatcher:
         except PermanentFailure as exc:
             self._failed(row, str(exc))
             return
-        except (TransientFailure, Exception) as exc:
-            if not isinstance(exc, TransientFailure):
-                log.exception("unexpected error sending a message", extra={"delivery": str(row.id)})
+        except Exception as exc:  # noqa: BLE001 - a template bug or a provider hiccup: retried, never dropped
+            log.warning("message not sent", extra={"delivery": str(row.id), "error": repr(exc)})
             self._retry_later(row, f"{type(exc).__name__}: {exc}")
             return
         self._settle(
@@ -122,12 +129,18 @@ class Dispatcher:
             # A compliance record: the preference was unknown, so both went, Welsh first.
             log.info("sent in Welsh and English, Welsh first", extra={"delivery": str(row.id), "kind": row.kind})
 
+    def _wait_for_contact(self, row: Any) -> None:
+        now = datetime.now(UTC)
+        if now - row.created_at > GIVE_UP_WAITING:
+            self._settle(row, status=store.SKIPPED, last_error="no contact details arrived")
+            return
+        self._settle(row, due_at=now + self.wait_for_contact, last_error="waiting for contact details")
+
     def _retry_later(self, row: Any, error: str) -> None:
         attempts = row.attempts + 1
         if attempts > len(self.retry_delays):
             self._failed(row, f"gave up after {attempts} attempts: {error}")
             return
-        log.warning("message not sent; will retry", extra={"delivery": str(row.id), "error": error})
         self._settle(
             row, attempts=attempts, last_error=error, due_at=datetime.now(UTC) + self.retry_delays[attempts - 1]
         )
@@ -138,5 +151,23 @@ class Dispatcher:
         self._settle(row, status=store.FAILED, attempts=row.attempts + 1, last_error=error)
 
     def _settle(self, row: Any, **values: Any) -> None:
+        """Record the outcome; if the database is away, keep trying: a message the provider took
+        and we failed to record would be sent again when the claim expires."""
+        _until_recorded(lambda: self._record(row.id, values), self._stop)
+
+    def _record(self, delivery_id: Any, values: dict[str, Any]) -> None:
         with write_transaction(self.engine) as conn:
-            store.settle(conn, row.id, **values)
+            store.settle(conn, delivery_id, **values)
+
+
+def _until_recorded(record: Callable[[], None], stop: threading.Event) -> None:
+    backoff = Backoff(maximum=10.0)
+    while True:
+        try:
+            record()
+            return
+        except sa.exc.SQLAlchemyError as exc:
+            if not is_connection_failure(exc) or stop.is_set():
+                raise
+            log.warning("could not record a delivery yet; retrying", extra={"error": repr(exc)})
+            backoff.sleep(stop)

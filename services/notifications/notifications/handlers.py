@@ -30,7 +30,7 @@ def on_contact_recorded(event: Event, tx: HandlerContext) -> None:
         ),
         now,
     )
-    store.release_waiting(tx.connection, person_id, now)
+    store.expedite(tx.connection, person_id, now)
 
 
 @subscriptions.on(REFERRAL_RECEIVED)

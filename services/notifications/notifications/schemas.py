@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-STATUSES = ["waiting", "pending", "sent", "failed", "skipped"]
+STATUSES = ["pending", "sent", "failed", "skipped"]
 
 
 class DeliveryOut(Schema):

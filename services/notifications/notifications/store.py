@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from notifications.domain import Recipient
-from peerlink.db import UTCDateTime, is_sqlite, new_metadata
+from peerlink.db import UTCDateTime, insert_for, new_metadata
 
 metadata = new_metadata()
 
@@ -53,7 +52,6 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_status_due_at", "status", "due_at"),
 )
 
-WAITING = "waiting"  # for the person's contact details
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
@@ -71,7 +69,7 @@ def upsert_recipient(conn: Connection, recipient: Recipient, now: datetime) -> N
         "safe_to_text": recipient.safe_to_text,
         "updated_at": now,
     }
-    insert = (sqlite.insert if is_sqlite(conn) else postgresql.insert)(recipients).values(**values)
+    insert = insert_for(conn.dialect.name, recipients).values(**values)
     conn.execute(
         insert.on_conflict_do_update(
             index_elements=["person_id"], set_={k: v for k, v in values.items() if k != "person_id"}
@@ -97,37 +95,39 @@ def get_recipient(conn: Connection, person_id: str) -> Recipient | None:
 def owe_message(
     conn: Connection, *, event_id: str, kind: str, person_id: str, channel: str, values: dict[str, Any], now: datetime
 ) -> None:
-    """Record a message we owe; it waits for contact details if we have none yet."""
-    known = conn.execute(sa.select(recipients.c.person_id).where(recipients.c.person_id == person_id)).first()
-    insert = (sqlite.insert if is_sqlite(conn) else postgresql.insert)(deliveries)
+    """Record a message we owe. Whether it can go (contact details known, consent given) is
+    decided when it is sent, so the order in which events arrive does not matter."""
     conn.execute(
-        insert.values(
+        insert_for(conn.dialect.name, deliveries)
+        .values(
             id=uuid.uuid4(),
             event_id=event_id,
             kind=kind,
             person_id=person_id,
             channel=channel,
-            status=PENDING if known else WAITING,
+            status=PENDING,
             values=values,
             attempts=0,
             due_at=now,
             created_at=now,
-        ).on_conflict_do_nothing(index_elements=["event_id", "person_id", "channel", "kind"])
+        )
+        .on_conflict_do_nothing(index_elements=["event_id", "person_id", "channel", "kind"])
     )
 
 
-def release_waiting(conn: Connection, person_id: str, now: datetime) -> None:
+def expedite(conn: Connection, person_id: str, now: datetime) -> None:
+    """New contact details: what was waiting for them is due now."""
     conn.execute(
         deliveries.update()
-        .where(deliveries.c.person_id == person_id, deliveries.c.status == WAITING)
-        .values(status=PENDING, due_at=now)
+        .where(deliveries.c.person_id == person_id, deliveries.c.status == PENDING, deliveries.c.due_at > now)
+        .values(due_at=now)
     )
 
 
-def due(conn: Connection, now: datetime, limit: int) -> list[Any]:
+def due_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
     return list(
         conn.execute(
-            sa.select(deliveries)
+            sa.select(deliveries.c.id)
             .where(
                 deliveries.c.status == PENDING,
                 deliveries.c.due_at <= now,
@@ -135,22 +135,24 @@ def due(conn: Connection, now: datetime, limit: int) -> list[Any]:
             )
             .order_by(deliveries.c.due_at)
             .limit(limit)
-        )
+        ).scalars()
     )
 
 
-def claim(conn: Connection, delivery_id: uuid.UUID, now: datetime, until: datetime) -> bool:
-    """Take a delivery for sending; False if another sender took it first."""
-    result = conn.execute(
+def claim(conn: Connection, delivery_id: uuid.UUID, now: datetime, until: datetime) -> Any | None:
+    """Take a delivery for sending and return it as it is now; None if it is no longer ours to send
+    (another sender holds it, it was sent, or it is not yet due)."""
+    return conn.execute(
         deliveries.update()
         .where(
             deliveries.c.id == delivery_id,
             deliveries.c.status == PENDING,
+            deliveries.c.due_at <= now,
             sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
         )
         .values(claimed_until=until)
-    )
-    return result.rowcount == 1
+        .returning(*deliveries.c)
+    ).one_or_none()
 
 
 def settle(conn: Connection, delivery_id: uuid.UUID, **values: Any) -> None:

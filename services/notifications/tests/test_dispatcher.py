@@ -16,15 +16,14 @@ from peerlink.testing import running, wait_until
 FAST = (timedelta(milliseconds=100), timedelta(milliseconds=200))
 
 
-def owe(engine, *, language="cy", channels=("email",), email="rhian@example.org") -> str:
+def owe(engine, *, language="cy", channels=("email",), email="rhian@example.org", known=True) -> str:
     person_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     with write_transaction(engine) as conn:
-        store.upsert_recipient(
-            conn,
-            Recipient(person_id, "Rhian", email, None, language, tuple(channels), False),
-            now,
-        )
+        if known:
+            store.upsert_recipient(
+                conn, Recipient(person_id, "Rhian", email, None, language, tuple(channels), False), now
+            )
         store.owe_message(
             conn,
             event_id=str(uuid.uuid4()),
@@ -45,7 +44,9 @@ def delivery(engine, person_id):
 @pytest.fixture
 def dispatcher(engine, smtp_server):
     sender = SmtpSender.from_url(smtp_server.url, "Peerlink <no-reply@ebbw-vale.peerlink.invalid>")
-    worker = Dispatcher(engine, sender, site="ebbw-vale", poll=0.05, retry_delays=FAST)
+    worker = Dispatcher(
+        engine, sender, site="ebbw-vale", poll=0.05, retry_delays=FAST, wait_for_contact=timedelta(seconds=30)
+    )
     with running(worker):
         yield worker
 
@@ -94,3 +95,18 @@ def test_nothing_is_sent_without_consent_to_email(engine, smtp_server, dispatche
     wait_until(lambda: delivery(engine, person).status == "skipped", what="skipped")
     assert "not agreed" in delivery(engine, person).last_error
     assert smtp_server.messages == []
+
+
+def test_a_message_waits_for_contact_details_and_goes_when_they_arrive(engine, smtp_server, dispatcher):
+    person = owe(engine, known=False)
+    wait_until(lambda: delivery(engine, person).last_error == "waiting for contact details", what="waiting")
+    assert delivery(engine, person).status == "pending" and smtp_server.messages == []
+    now = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        store.upsert_recipient(
+            conn, Recipient(person, "Rhian", "rhian@example.org", None, "en", ("email",), False), now
+        )
+        store.expedite(conn, person, now)
+    (message,) = smtp_server.wait_for(1)
+    assert message["Subject"] == "We have received your referral"
+    wait_until(lambda: delivery(engine, person).status == "sent", what="sent")

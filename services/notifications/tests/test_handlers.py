@@ -56,12 +56,19 @@ def test_a_referral_with_known_contact_details_is_owed_an_acknowledgement(engine
     assert recipient.email == contact.data["email"]
 
 
-def test_the_acknowledgement_waits_for_contact_details_that_arrive_later(engine, amqp_url, consumer):
+def test_contact_details_that_arrive_after_the_referral_make_its_message_due_at_once(engine, amqp_url, consumer):
+    from datetime import UTC, datetime, timedelta
+
     received, contact = referral_and_contact()
     publish_envelopes(amqp_url, [received])
-    wait_until(lambda: statuses(engine) == ["waiting"], what="a waiting acknowledgement")
+    wait_until(lambda: statuses(engine) == ["pending"], what="the acknowledgement owed")
+    with engine.begin() as conn:  # as the dispatcher leaves it when no details are known yet
+        conn.execute(deliveries.update().values(due_at=datetime.now(UTC) + timedelta(hours=1)))
     publish_envelopes(amqp_url, [contact])
-    wait_until(lambda: statuses(engine) == ["pending"], what="released once the details came")
+    wait_until(lambda: count_rows(engine, recipients) == 1, what="the contact details stored")
+    with engine.connect() as conn:
+        due_at = conn.execute(sa.select(deliveries.c.due_at)).scalar_one()
+    assert due_at <= datetime.now(UTC)
 
 
 def test_a_redelivered_referral_is_owed_one_message(engine, amqp_url, consumer):

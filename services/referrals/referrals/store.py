@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from peerlink.db import UTCDateTime, new_metadata
-from referrals.domain import Consent, ContactDetails, Person, Referral
+from referrals.domain import Consent, Person, Referral
 
 metadata = new_metadata()
 
@@ -85,20 +85,6 @@ def add_referral(conn: Connection, referral: Referral) -> None:
 def get_referral(conn: Connection, referral_id: uuid.UUID) -> Referral | None:
     row = conn.execute(sa.select(referrals).where(referrals.c.id == referral_id)).one_or_none()
     return _referral(row) if row else None
-
-
-def get_person(conn: Connection, person_id: uuid.UUID) -> Person | None:
-    row = conn.execute(sa.select(people).where(people.c.id == person_id)).one_or_none()
-    if row is None:
-        return None
-    return Person(
-        id=row.id,
-        given_name=row.given_name,
-        family_name=row.family_name,
-        date_of_birth=row.date_of_birth,
-        preferred_language=row.preferred_language,
-        contact=ContactDetails(row.email, row.phone, tuple(row.contact_channels), row.safe_to_text),
-    )
 
 
 def list_referrals(conn: Connection, *, status: str | None, limit: int, offset: int) -> tuple[list[Referral], int]:

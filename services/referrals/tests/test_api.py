@@ -10,6 +10,8 @@ from peerlink.testing import assert_migrations_match_models, count_rows
 from referrals.app import DEFINITION
 from referrals.store import people, referrals
 
+INTAKE_ID = "4e0a7c1b-2d3e-4f50-8a6b-7c8d9e0f1a2b"
+
 
 def written(engine) -> tuple[int, int, int]:
     return count_rows(engine, people), count_rows(engine, referrals), count_rows(engine, outbox)
@@ -20,7 +22,7 @@ def test_the_migrations_build_exactly_the_models(database_url):
 
 
 def test_a_referral_is_stored_with_its_two_events_in_one_transaction(client, tokens, engine, body):
-    response = client.post("/referrals", json=body(), headers={**tokens.header(), "X-Correlation-ID": "intake-1"})
+    response = client.post("/referrals", json=body(), headers={**tokens.header(), "X-Correlation-ID": INTAKE_ID})
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     assert created["status"] == "received"
@@ -35,7 +37,7 @@ def test_a_referral_is_stored_with_its_two_events_in_one_transaction(client, tok
     assert received.data["person_id"] == created["person_id"]
     assert contact.type == "peerlink.contact.recorded.v1"
     assert contact.data["email"] == "rhian@example.org"
-    assert received.correlationid == contact.correlationid == "intake-1"
+    assert received.correlationid == contact.correlationid == INTAKE_ID
     public_text = rows["peerlink.events"].body
     for personal in ("Rhian", "Pritchard", "1985-03-02", "rhian@example.org", "7700"):
         assert personal not in public_text

@@ -14,7 +14,9 @@ from peerlink import context
 log = logging.getLogger("peerlink.http")
 
 HEADER = "X-Correlation-ID"
-_ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+# Only a UUID is taken from a client: the id travels into events that leave the site, and a
+# free-text one could carry a name there.
+_ACCEPTABLE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 REQUEST_SECONDS = Histogram(
     "peerlink_http_request_seconds", "HTTP requests by endpoint and status", ["method", "endpoint", "status"]

@@ -33,6 +33,17 @@ def _settings_or_exit(definition: ServiceDefinition) -> Settings:
     return settings
 
 
+def _migrated_or_exit(definition: ServiceDefinition, settings: Settings) -> None:
+    """A service on an old schema would fail every write; say so once, at start."""
+    if not definition.migrations.is_current(settings.database_url):
+        click.echo(
+            f"peerlink-{definition.name}: the database is not at the latest migration; "
+            f"run `peerlink-{definition.name} migrate` first",
+            err=True,
+        )
+        sys.exit(2)
+
+
 def service_cli(definition: ServiceDefinition) -> click.Group:
     @click.group(help=f"The Peerlink {definition.name} service.")
     def cli() -> None:
@@ -44,6 +55,7 @@ def service_cli(definition: ServiceDefinition) -> click.Group:
     @click.option("--host", default="127.0.0.1", show_default=True)
     def serve(workers: int, threads: int, host: str) -> None:
         settings = _settings_or_exit(definition)
+        _migrated_or_exit(definition, settings)
         _Gunicorn(
             lambda: definition.create_app(settings),
             {
@@ -64,6 +76,7 @@ def service_cli(definition: ServiceDefinition) -> click.Group:
     @click.option("--only", multiple=True, help="Run only these components (e.g. relay).")
     def work(only: tuple[str, ...]) -> None:
         settings = _settings_or_exit(definition)
+        _migrated_or_exit(definition, settings)
         engine = create_engine(settings.database_url)
         try:
             components = definition.components(settings, engine)

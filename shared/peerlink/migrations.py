@@ -47,6 +47,19 @@ class Migrations:
     def upgrade(self, url: str, revision: str = "head") -> None:
         command.upgrade(self.config(url), revision)
 
+    def is_current(self, url: str) -> bool:
+        """Whether the database is at the newest migration (a worker must not run on an old schema)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        heads = set(ScriptDirectory.from_config(self.config(url)).get_heads())
+        engine = create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                return set(MigrationContext.configure(conn).get_current_heads()) == heads
+        finally:
+            engine.dispose()
+
     def revision(self, url: str, message: str) -> None:
         """For developers: a new revision from the difference between models and database."""
         command.revision(self.config(url), message=message, autogenerate=True, version_path=self.versions)

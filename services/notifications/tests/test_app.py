@@ -9,13 +9,9 @@ def test_the_service_migrates_and_serves_health_and_openapi(database_url):
 
 
 def test_the_worker_refuses_to_start_without_an_smtp_url_in_one_line(tmp_path):
-    result = subprocess.run(
-        ["peerlink-notifications", "work"],
-        env={"PATH": _path(), "PEERLINK_SITE": "ebbw-vale", "PEERLINK_VAR_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {"PATH": _path(), "PEERLINK_SITE": "ebbw-vale", "PEERLINK_VAR_DIR": str(tmp_path)}
+    subprocess.run(["peerlink-notifications", "migrate"], env=env, capture_output=True, check=True, timeout=60)
+    result = subprocess.run(["peerlink-notifications", "work"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "peerlink-notifications: PEERLINK_SMTP_URL is not set (expected a smtp/smtp+starttls/smtps URL)"

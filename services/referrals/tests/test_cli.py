@@ -28,3 +28,12 @@ def test_migrate_brings_a_fresh_database_to_head(tmp_path):
     result = run("migrate", PEERLINK_SITE="ebbw-vale", PEERLINK_VAR_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "ebbw-vale" / "referrals.db").is_file()
+
+
+def test_serve_and_work_refuse_a_database_that_is_not_migrated(tmp_path):
+    for command in ("serve", "work"):
+        result = run(command, PEERLINK_SITE="ebbw-vale", PEERLINK_VAR_DIR=str(tmp_path))
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            "peerlink-referrals: the database is not at the latest migration; run `peerlink-referrals migrate` first"
+        )

@@ -10,13 +10,14 @@ tests that need it, saying which server and how to start it.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -48,16 +49,21 @@ def _answers(url: str, default_port: int) -> bool:
         return False
 
 
-def _docker_engine() -> Any | None:
-    """A Docker client if an engine answers; testcontainers is optional (the ``docker`` extra)."""
+@functools.cache
+def _docker_engine() -> bool:
+    """Whether a Docker engine answers (asked once a session)."""
+    if not os.environ.get("DOCKER_HOST") and not Path("/var/run/docker.sock").exists():
+        return False
     try:
         import docker  # type: ignore[import-not-found]
 
         client = docker.from_env()
-        client.ping()
-        return client
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
     except Exception:  # noqa: BLE001 - no SDK, no socket, no engine: all mean "no Docker"
-        return None
+        return False
 
 
 @dataclass
@@ -76,8 +82,10 @@ def broker() -> Iterator[Broker]:
 
     url = os.environ.get("PEERLINK_TEST_AMQP_URL")
     container = None
-    if not url and _docker_engine() is not None:
-        from testcontainers.rabbitmq import RabbitMqContainer  # type: ignore[import-not-found]
+    if not url and _docker_engine():
+        with warnings.catch_warnings():  # testcontainers' own deprecations, not ours
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from testcontainers.community.rabbitmq import RabbitMqContainer  # type: ignore[import-not-found]
 
         container = RabbitMqContainer("rabbitmq:3.10-management").with_exposed_ports(5672, 15672)
         container.start()
@@ -120,8 +128,10 @@ def amqp_url(broker: Broker) -> Iterator[str]:
 def postgres_server() -> Iterator[str]:
     url = os.environ.get("PEERLINK_TEST_DATABASE_URL")
     container = None
-    if not url and _docker_engine() is not None:
-        from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+    if not url and _docker_engine():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from testcontainers.community.postgres import PostgresContainer  # type: ignore[import-not-found]
 
         container = PostgresContainer("postgres:16", driver="psycopg")
         container.start()

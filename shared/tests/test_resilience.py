@@ -75,12 +75,12 @@ def test_idle_connections_answer_heartbeats_and_stay_up(sqlite_engine, amqp_url,
     def on_received(event, tx):
         tx.connection.execute(effects.insert().values(event_id=event.id))
 
-    heartbeat = 1  # second; the broker gives up after two missed ones
+    heartbeat = 2  # seconds; the broker gives up after two missed ones
     relay = Relay(engine, amqp_url, service="referrals", heartbeat=heartbeat, idle_poll=30)
     consumer = Consumer(engine, amqp_url, subscriptions, producer=producer, retry_delays=(0.2,), heartbeat=heartbeat)
     with caplog.at_level("WARNING"), running(relay, consumer):
         wait_for_consumer(amqp_url, "idler.inbox")
-        time.sleep(heartbeat * 6)  # idle on purpose: this is the condition under test
+        time.sleep(heartbeat * 4)  # idle on purpose: this is the condition under test
         with UnitOfWork(engine, producer) as uow:
             uow.emit(REFERRAL_RECEIVED, subject="late", data=sample_data(REFERRAL_RECEIVED))
             uow.commit()

@@ -30,6 +30,80 @@ SUPPORT_NEEDS = (
     "offending",
 )
 
+INTERESTS = (
+    "art",
+    "music",
+    "writing",
+    "outdoors",
+    "walking",
+    "gardening",
+    "sport",
+    "cooking",
+    "crafts",
+    "games",
+    "volunteering",
+    "faith",
+)
+
+# Weekly availability as day and part of day: "mon-am", "sat-eve".
+AVAILABILITY_SLOTS = tuple(
+    f"{day}-{part}" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") for part in ("am", "pm", "eve")
+)
+
+MENTOR_GENDER_PREFERENCES = ("no-preference", "female", "male", "non-binary")
+
+DECLINE_REASONS = (
+    "not-eligible",
+    "needs-another-service",
+    "declined-by-person",
+    "unable-to-contact",
+    "out-of-area",
+    "other",
+)
+
+WITHDRAW_REASONS = ("by-person", "by-referrer", "no-longer-needed", "unable-to-contact", "other")
+
+CLOSURE_OUTCOMES = ("completed", "disengaged", "moved-away", "transferred", "deceased", "other")
+
+MATCH_END_REASONS = (
+    "completed",
+    "not-a-fit",
+    "mentee-disengaged",
+    "mentor-paused",
+    "mentor-left",
+    "safeguarding",
+    "other",
+)
+
+ADVOCACY_CATEGORIES = (
+    "housing",
+    "benefits",
+    "health-services",
+    "social-care",
+    "debt",
+    "employment",
+    "education",
+    "legal",
+    "family",
+    "other",
+)
+
+ADVOCACY_RESOLUTIONS = ("resolved", "partly-resolved", "referred-on", "no-longer-needed", "unresolved")
+
+RISK_FLAGS = (
+    "recent-overdose",
+    "self-harm",
+    "suicidal-thoughts",
+    "domestic-abuse",
+    "lone-working-risk",
+    "safeguarding-child",
+    "safeguarding-adult",
+    "violence",
+    "other",
+)
+
+CHECK_IN_TIMEPOINTS = ("baseline", "review", "closing")
+
 LANGUAGES = ("cy", "en")
 
 CONTACT_CHANNELS = ("email", "sms", "phone", "post")

@@ -39,18 +39,23 @@ class ServiceDefinition:
     subscriptions: Sequence[Subscriptions] = ()
     # The service's own background work besides its relay and consumers (e.g. a mail sender).
     extra_components: Callable[[Settings, sa.Engine], dict[str, Component]] = field(default=_no_components)
+    # The service's own app set-up: its error handlers, its settings checked at start, its pages.
+    configure_app: Callable[[Flask, Settings], None] | None = None
 
     def settings(self) -> Settings:
         return load_settings(self.name, default_port=self.default_port)
 
     def create_app(self, settings: Settings) -> Flask:
-        return create_service_app(
+        app = create_service_app(
             settings,
             create_engine(settings.database_url),
             title=self.title,
             description=self.description,
             blueprints=self.blueprints,
         )
+        if self.configure_app is not None:
+            self.configure_app(app, settings)
+        return app
 
     def components(self, settings: Settings, engine: sa.Engine) -> dict[str, Component]:
         """The relay, one consumer per subscription set, and the service's own extras."""

@@ -1,0 +1,31 @@
+"""``Idempotency-Key`` on requests that create something: a client that retries (a double
+click, a lost response) gets the first result back instead of a second referral.
+
+The service stores the key and this fingerprint of the request with what it created, in the
+same transaction; the same key with a different request is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from flask import request
+from flask_smorest import abort
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+_KEY = re.compile(r"^[\x21-\x7e]{8,100}$")
+
+
+def idempotency_key() -> tuple[str, str] | None:
+    """The request's key and body fingerprint, None without a key; a malformed key is a 400."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not _KEY.match(key):
+        abort(400, message=f"{HEADER} must be 8 to 100 visible characters (a UUID is a good choice).")
+    body = request.get_json(silent=True)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return key, hashlib.sha256(f"{request.method} {request.path} {canonical}".encode()).hexdigest()

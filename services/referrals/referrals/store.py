@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from peerlink.db import UTCDateTime, new_metadata
-from referrals.domain import Consent, Person, Referral
+from referrals.domain.advocacy import AdvocacyIssue
+from referrals.domain.intake import Consent, ContactDetails, Identity, Person, Preferences
+from referrals.domain.outcomes import CheckIn
+from referrals.domain.workflow import Action, Referral, Status, Transition
 
 metadata = new_metadata()
 
@@ -19,13 +26,19 @@ people = sa.Table(
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("given_name", sa.String(100), nullable=False),
     sa.Column("family_name", sa.String(100), nullable=False),
-    sa.Column("date_of_birth", sa.Date, nullable=False),
+    sa.Column("date_of_birth", sa.Date),
     sa.Column("preferred_language", sa.String(2), nullable=False),
     sa.Column("email", sa.String(254)),
     sa.Column("phone", sa.String(32)),
     sa.Column("contact_channels", sa.JSON, nullable=False),
     sa.Column("safe_to_text", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # Keys for finding someone referred before; cleared on erasure with the rest.
+    sa.Column("name_key", sa.String(200)),
+    sa.Column("email_key", sa.String(254), index=True),
+    sa.Column("phone_key", sa.String(32), index=True),
+    sa.Column("erased_at", UTCDateTime()),
+    sa.Index("ix_people_name_key_date_of_birth", "name_key", "date_of_birth"),
 )
 
 referrals = sa.Table(
@@ -34,7 +47,7 @@ referrals = sa.Table(
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("person_id", sa.Uuid, sa.ForeignKey("people.id"), nullable=False, index=True),
     sa.Column("site", sa.String(40), nullable=False),
-    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(40), nullable=False, index=True),
     sa.Column("support_needs", sa.JSON, nullable=False),
     sa.Column("interests", sa.JSON, nullable=False),
     sa.Column("status", sa.String(20), nullable=False, index=True),
@@ -43,58 +56,291 @@ referrals = sa.Table(
     sa.Column("consent_wording_version", sa.String(40), nullable=False),
     sa.Column("consent_given_at", UTCDateTime(), nullable=False),
     sa.Column("received_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("age_band", sa.String(8), nullable=False, server_default="unknown"),
+    sa.Column("availability", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("mentor_gender", sa.String(20), nullable=False, server_default="no-preference"),
+    sa.Column("welsh_speaking_mentor", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("priority", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("risk_flags", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("risk_note", sa.Text),
+    sa.Column("self_referral", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("known_person", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("duplicate_of", sa.Uuid),
+    sa.Column("consent_share_with_gp", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("consent_review_on", sa.Date),
+    sa.Column("accepted_at", UTCDateTime()),
+    sa.Column("matched_at", UTCDateTime()),
+    sa.Column("closed_at", UTCDateTime()),
+    sa.Column("outcome", sa.String(20)),
+    sa.Column("current_match_id", sa.Uuid),
+    sa.Column("mentor_id", sa.Uuid),
+    # A client's Idempotency-Key: the same key again returns this referral, never a second one.
+    sa.Column("idempotency_key", sa.String(100), unique=True),
+    sa.Column("request_fingerprint", sa.String(64)),
+)
+
+transitions = sa.Table(
+    "referral_transitions",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("referral_id", sa.Uuid, sa.ForeignKey("referrals.id"), nullable=False, index=True),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("from_status", sa.String(20), nullable=False),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("reason", sa.String(40)),
+    sa.Column("note", sa.Text),
+)
+
+advocacy_issues = sa.Table(
+    "advocacy_issues",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("people.id"), nullable=False, index=True),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("summary", sa.Text),
+    sa.Column("opened_at", UTCDateTime(), nullable=False),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("resolution", sa.String(40)),
+)
+
+check_ins = sa.Table(
+    "check_ins",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("referral_id", sa.Uuid, sa.ForeignKey("referrals.id"), nullable=False, index=True),
+    sa.Column("person_id", sa.Uuid, nullable=False),
+    sa.Column("scale_id", sa.String(40), nullable=False),
+    sa.Column("timepoint", sa.String(10), nullable=False),
+    sa.Column("answers", sa.JSON, nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
 )
 
 
-def add_person(conn: Connection, person: Person, *, created_at: Any) -> None:
-    conn.execute(
-        people.insert().values(
-            id=person.id,
-            given_name=person.given_name,
-            family_name=person.family_name,
-            date_of_birth=person.date_of_birth,
-            preferred_language=person.preferred_language,
-            email=person.contact.email,
-            phone=person.contact.phone,
-            contact_channels=list(person.contact.channels),
-            safe_to_text=person.contact.safe_to_text,
-            created_at=created_at,
-        )
+# People ---------------------------------------------------------------------------------
+
+
+def add_person(conn: Connection, person: Person, identity: Identity, *, created_at: datetime) -> None:
+    conn.execute(people.insert().values(**_person_values(person, identity), id=person.id, created_at=created_at))
+
+
+def update_person(conn: Connection, person: Person, identity: Identity | None) -> None:
+    conn.execute(people.update().where(people.c.id == person.id).values(**_person_values(person, identity)))
+
+
+def _person_values(person: Person, identity: Identity | None) -> dict[str, Any]:
+    return {
+        "given_name": person.given_name,
+        "family_name": person.family_name,
+        "date_of_birth": person.date_of_birth,
+        "preferred_language": person.preferred_language,
+        "email": person.contact.email,
+        "phone": person.contact.phone,
+        "contact_channels": list(person.contact.channels),
+        "safe_to_text": person.contact.safe_to_text,
+        "name_key": identity.name_key if identity else None,
+        "email_key": identity.email if identity else None,
+        "phone_key": identity.phone if identity else None,
+        "erased_at": person.erased_at,
+    }
+
+
+def get_person(conn: Connection, person_id: uuid.UUID, *, for_update: bool = False) -> Person | None:
+    query = sa.select(people).where(people.c.id == person_id)
+    if for_update:
+        query = query.with_for_update()  # serialises writers of one person on PostgreSQL
+    row = conn.execute(query).one_or_none()
+    return _person(row) if row else None
+
+
+def languages_of(conn: Connection, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = conn.execute(sa.select(people.c.id, people.c.preferred_language).where(people.c.id.in_(list(person_ids))))
+    return {row.id: row.preferred_language for row in rows}
+
+
+def people_like(conn: Connection, identity: Identity) -> list[Person]:
+    """People who may be this one: same name and date of birth, or same email or phone."""
+    clauses = [sa.and_(people.c.name_key == identity.name_key, people.c.date_of_birth == identity.date_of_birth)]
+    if identity.email:
+        clauses.append(people.c.email_key == identity.email)
+    if identity.phone:
+        clauses.append(people.c.phone_key == identity.phone)
+    rows = conn.execute(
+        sa.select(people).where(sa.or_(*clauses), people.c.erased_at.is_(None)).order_by(people.c.created_at)
+    )
+    return [_person(row) for row in rows]
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        id=row.id,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        date_of_birth=row.date_of_birth,
+        preferred_language=row.preferred_language,
+        contact=ContactDetails(row.email, row.phone, tuple(row.contact_channels), row.safe_to_text),
+        erased_at=row.erased_at,
     )
 
 
-def add_referral(conn: Connection, referral: Referral) -> None:
+def erase_person_data(conn: Connection, person: Person) -> None:
+    """Everything personal about the person, beyond the ``people`` row itself."""
+    update_person(conn, person, None)
+    conn.execute(advocacy_issues.update().where(advocacy_issues.c.person_id == person.id).values(summary=None))
+    mine = sa.select(referrals.c.id).where(referrals.c.person_id == person.id).scalar_subquery()
+    conn.execute(referrals.update().where(referrals.c.person_id == person.id).values(risk_note=None))
+    conn.execute(transitions.update().where(transitions.c.referral_id.in_(mine)).values(note=None))
+
+
+# Referrals ------------------------------------------------------------------------------
+
+
+def add_referral(conn: Connection, referral: Referral, *, idempotency: tuple[str, str] | None = None) -> None:
+    key, fingerprint = idempotency or (None, None)
     conn.execute(
         referrals.insert().values(
+            **_referral_values(referral),
             id=referral.id,
             person_id=referral.person_id,
             site=referral.site,
             source=referral.source,
-            support_needs=list(referral.support_needs),
-            interests=list(referral.interests),
-            status=referral.status,
+            received_at=referral.received_at,
+            age_band=referral.age_band,
+            self_referral=referral.self_referral,
+            known_person=referral.known_person,
+            duplicate_of=referral.duplicate_of,
             consent_share_with_mentor=referral.consent.share_with_mentor,
+            consent_share_with_gp=referral.consent.share_with_gp,
             consent_counted_in_figures=referral.consent.counted_in_figures,
             consent_wording_version=referral.consent.wording_version,
             consent_given_at=referral.consent.given_at,
-            received_at=referral.received_at,
+            consent_review_on=referral.consent.review_on,
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
         )
     )
 
 
-def get_referral(conn: Connection, referral_id: uuid.UUID) -> Referral | None:
-    row = conn.execute(sa.select(referrals).where(referrals.c.id == referral_id)).one_or_none()
+def save_referral(conn: Connection, referral: Referral) -> None:
+    conn.execute(referrals.update().where(referrals.c.id == referral.id).values(**_referral_values(referral)))
+
+
+def _referral_values(referral: Referral) -> dict[str, Any]:
+    return {
+        "status": referral.status.value,
+        "support_needs": list(referral.support_needs),
+        "interests": list(referral.interests),
+        "availability": list(referral.availability),
+        "mentor_gender": referral.preferences.mentor_gender,
+        "welsh_speaking_mentor": referral.preferences.welsh_speaking_mentor,
+        "priority": referral.priority,
+        "risk_flags": list(referral.risk_flags),
+        "risk_note": referral.risk_note,
+        "accepted_at": referral.accepted_at,
+        "matched_at": referral.matched_at,
+        "closed_at": referral.closed_at,
+        "outcome": referral.outcome,
+        "current_match_id": referral.current_match_id,
+        "mentor_id": referral.mentor_id,
+    }
+
+
+def get_referral(conn: Connection, referral_id: uuid.UUID, *, for_update: bool = False) -> Referral | None:
+    query = sa.select(referrals).where(referrals.c.id == referral_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
     return _referral(row) if row else None
 
 
-def list_referrals(conn: Connection, *, status: str | None, limit: int, offset: int) -> tuple[list[Referral], int]:
-    query = sa.select(referrals)
-    count = sa.select(sa.func.count()).select_from(referrals)
-    if status:
-        query = query.where(referrals.c.status == status)
-        count = count.where(referrals.c.status == status)
-    rows = conn.execute(query.order_by(referrals.c.received_at.desc(), referrals.c.id).limit(limit).offset(offset))
-    return [_referral(row) for row in rows], int(conn.execute(count).scalar_one())
+def referral_for_key(conn: Connection, key: str) -> tuple[Referral, str] | None:
+    row = conn.execute(sa.select(referrals).where(referrals.c.idempotency_key == key)).one_or_none()
+    return (_referral(row), row.request_fingerprint) if row else None
+
+
+def referrals_of(conn: Connection, person_id: uuid.UUID) -> list[Referral]:
+    rows = conn.execute(
+        sa.select(referrals).where(referrals.c.person_id == person_id).order_by(referrals.c.received_at)
+    )
+    return [_referral(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ReferralFilter:
+    status: str | None = None
+    source: str | None = None
+    need: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    sort: str = "-received_at"
+    limit: int = 50
+    offset: int = 0
+
+
+SORTABLE = {
+    "received_at": referrals.c.received_at,
+    "accepted_at": referrals.c.accepted_at,
+    "status": referrals.c.status,
+}
+
+
+def list_referrals(conn: Connection, query: ReferralFilter) -> tuple[list[Referral], int]:
+    conditions: list[Any] = []
+    if query.status:
+        conditions.append(referrals.c.status == query.status)
+    if query.source:
+        conditions.append(referrals.c.source == query.source)
+    if query.need:
+        conditions.append(_has_need(conn.dialect.name, query.need))
+    if query.received_from:
+        conditions.append(referrals.c.received_at >= datetime.combine(query.received_from, time(), UTC))
+    if query.received_to:
+        conditions.append(
+            referrals.c.received_at < datetime.combine(query.received_to + timedelta(days=1), time(), UTC)
+        )
+    column = SORTABLE[query.sort.lstrip("-")]
+    order = column.desc().nulls_last() if query.sort.startswith("-") else column.asc().nulls_last()
+    rows = conn.execute(
+        sa.select(referrals).where(*conditions).order_by(order, referrals.c.id).limit(query.limit).offset(query.offset)
+    )
+    total = conn.execute(sa.select(sa.func.count()).select_from(referrals).where(*conditions)).scalar_one()
+    return [_referral(row) for row in rows], int(total)
+
+
+def _has_need(dialect: str, need: str) -> Any:
+    """Support needs are a JSON list; each database looks inside it its own way."""
+    if dialect == "postgresql":
+        return referrals.c.support_needs.cast(postgresql.JSONB).contains([need])
+    each = sa.func.json_each(referrals.c.support_needs).table_valued("value")
+    return sa.exists(sa.select(1).select_from(each).where(each.c.value == need))
+
+
+def accepted_referrals(conn: Connection) -> list[Referral]:
+    rows = conn.execute(sa.select(referrals).where(referrals.c.status == Status.ACCEPTED.value))
+    return [_referral(row) for row in rows]
+
+
+def waits_to_match(conn: Connection, since: datetime) -> list[int]:
+    """Days from acceptance to match of every match made since ``since``."""
+    rows = conn.execute(
+        sa.select(transitions.c.referral_id, transitions.c.at).where(
+            transitions.c.action == Action.MATCH.value, transitions.c.at >= since
+        )
+    ).all()
+    waits = []
+    for row in rows:
+        accepted = conn.execute(
+            sa.select(sa.func.max(transitions.c.at)).where(
+                transitions.c.referral_id == row.referral_id,
+                transitions.c.to_status == Status.ACCEPTED.value,
+                transitions.c.at <= row.at,
+            )
+        ).scalar_one_or_none()
+        if accepted is not None:
+            waits.append((row.at - accepted).days)
+    return waits
 
 
 def _referral(row: Any) -> Referral:
@@ -104,13 +350,141 @@ def _referral(row: Any) -> Referral:
         site=row.site,
         source=row.source,
         support_needs=tuple(row.support_needs),
-        interests=tuple(row.interests),
-        status=row.status,
         consent=Consent(
             share_with_mentor=row.consent_share_with_mentor,
+            share_with_gp=row.consent_share_with_gp,
             counted_in_figures=row.consent_counted_in_figures,
             wording_version=row.consent_wording_version,
             given_at=row.consent_given_at,
+            review_on=row.consent_review_on,
         ),
         received_at=row.received_at,
+        age_band=row.age_band,
+        status=Status(row.status),
+        interests=tuple(row.interests),
+        availability=tuple(row.availability),
+        preferences=Preferences(row.mentor_gender, row.welsh_speaking_mentor),
+        priority=row.priority,
+        risk_flags=tuple(row.risk_flags),
+        risk_note=row.risk_note,
+        self_referral=row.self_referral,
+        known_person=row.known_person,
+        duplicate_of=row.duplicate_of,
+        accepted_at=row.accepted_at,
+        matched_at=row.matched_at,
+        closed_at=row.closed_at,
+        outcome=row.outcome,
+        current_match_id=row.current_match_id,
+        mentor_id=row.mentor_id,
     )
+
+
+# Transitions, advocacy, check-ins --------------------------------------------------------------
+
+
+def add_transition(conn: Connection, transition: Transition) -> None:
+    conn.execute(
+        transitions.insert().values(
+            id=transition.id,
+            referral_id=transition.referral_id,
+            action=transition.action.value,
+            from_status=transition.from_status.value,
+            to_status=transition.to_status.value,
+            at=transition.at,
+            actor=transition.actor,
+            reason=transition.reason,
+            note=transition.note,
+        )
+    )
+
+
+def transitions_of(conn: Connection, referral_ids: Iterable[uuid.UUID]) -> list[Transition]:
+    rows = conn.execute(
+        sa.select(transitions).where(transitions.c.referral_id.in_(list(referral_ids))).order_by(transitions.c.at)
+    )
+    return [
+        Transition(
+            id=row.id,
+            referral_id=row.referral_id,
+            action=Action(row.action),
+            from_status=Status(row.from_status),
+            to_status=Status(row.to_status),
+            at=row.at,
+            actor=row.actor,
+            reason=row.reason,
+            note=row.note,
+        )
+        for row in rows
+    ]
+
+
+def add_issue(conn: Connection, issue: AdvocacyIssue) -> None:
+    conn.execute(advocacy_issues.insert().values(**_issue_values(issue), id=issue.id, person_id=issue.person_id))
+
+
+def save_issue(conn: Connection, issue: AdvocacyIssue) -> None:
+    conn.execute(advocacy_issues.update().where(advocacy_issues.c.id == issue.id).values(**_issue_values(issue)))
+
+
+def _issue_values(issue: AdvocacyIssue) -> dict[str, Any]:
+    return {
+        "category": issue.category,
+        "summary": issue.summary,
+        "opened_at": issue.opened_at,
+        "resolved_at": issue.resolved_at,
+        "resolution": issue.resolution,
+    }
+
+
+def issues_of(conn: Connection, person_id: uuid.UUID) -> list[AdvocacyIssue]:
+    rows = conn.execute(
+        sa.select(advocacy_issues).where(advocacy_issues.c.person_id == person_id).order_by(advocacy_issues.c.opened_at)
+    )
+    return [_issue(row) for row in rows]
+
+
+def get_issue(conn: Connection, person_id: uuid.UUID, issue_id: uuid.UUID) -> AdvocacyIssue | None:
+    row = conn.execute(
+        sa.select(advocacy_issues).where(advocacy_issues.c.id == issue_id, advocacy_issues.c.person_id == person_id)
+    ).one_or_none()
+    return _issue(row) if row else None
+
+
+def _issue(row: Any) -> AdvocacyIssue:
+    return AdvocacyIssue(
+        row.id, row.person_id, row.category, row.summary, row.opened_at, row.resolved_at, row.resolution
+    )
+
+
+def add_check_in(conn: Connection, check_in: CheckIn) -> None:
+    conn.execute(
+        check_ins.insert().values(
+            id=check_in.id,
+            referral_id=check_in.referral_id,
+            person_id=check_in.person_id,
+            scale_id=check_in.scale_id,
+            timepoint=check_in.timepoint,
+            answers=check_in.answers,
+            score=check_in.score,
+            recorded_at=check_in.recorded_at,
+        )
+    )
+
+
+def check_ins_of(conn: Connection, referral_ids: Sequence[uuid.UUID]) -> list[CheckIn]:
+    rows = conn.execute(
+        sa.select(check_ins).where(check_ins.c.referral_id.in_(list(referral_ids))).order_by(check_ins.c.recorded_at)
+    )
+    return [
+        CheckIn(
+            row.id,
+            row.referral_id,
+            row.person_id,
+            row.scale_id,
+            row.timepoint,
+            dict(row.answers),
+            row.score,
+            row.recorded_at,
+        )
+        for row in rows
+    ]

@@ -1,10 +1,14 @@
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
-from peerlink.testing import settings_for
+from peerlink.tables import outbox
+from peerlink.testing import find_personal_data, settings_for
 from referrals.app import DEFINITION, create_app
+from referrals.store import people
 
 
 @pytest.fixture
@@ -12,7 +16,22 @@ def app(database_url: str, tokens) -> Iterator[Flask]:
     DEFINITION.migrations.upgrade(database_url)
     app = create_app(settings_for("referrals", database_url=database_url, tokens=tokens.config()))
     yield app
+    _no_personal_data_left_the_site(app.extensions["peerlink"].engine)
     app.extensions["peerlink"].engine.dispose()
+
+
+def _no_personal_data_left_the_site(engine: sa.Engine) -> None:
+    """After every API test: nothing on peerlink.events names anyone the test referred."""
+    with engine.connect() as conn:
+        known = [
+            value
+            for row in conn.execute(sa.select(people.c.given_name, people.c.family_name, people.c.date_of_birth))
+            for value in (row.given_name, row.family_name, str(row.date_of_birth or ""))
+            if value and value != "[erased]"
+        ]
+        bodies = conn.execute(sa.select(outbox.c.body).where(outbox.c.exchange == "peerlink.events")).scalars()
+        for body in bodies:
+            assert find_personal_data(body, known=tuple(known)) == [], body
 
 
 @pytest.fixture
@@ -21,11 +40,11 @@ def client(app: Flask):
 
 
 @pytest.fixture
-def engine(app: Flask):
-    return app.extensions["peerlink"].engine
+def engine(app: Flask) -> sa.Engine:
+    return app.extensions["peerlink"].engine  # type: ignore[no-any-return]
 
 
-def referral_body(**overrides) -> dict:
+def referral_body(**overrides: Any) -> dict[str, Any]:
     body = {
         "site": "ebbw-vale",
         "person": {
@@ -37,12 +56,53 @@ def referral_body(**overrides) -> dict:
         },
         "source": "gp",
         "support_needs": ["alcohol", "isolation"],
+        "interests": ["art"],
+        "availability": ["tue-pm"],
+        "preferences": {"mentor_gender": "female", "welsh_speaking_mentor": True},
         "consent": {"share_with_mentor": True, "counted_in_figures": True, "wording_version": "2026-01"},
+        "risk_flags": ["lone-working-risk"],
+        "risk_note": "Prefers meetings in the café, not at home.",
     }
     body.update(overrides)
     return body
 
 
+def _someone(n: int, **overrides: Any) -> dict[str, Any]:
+    """A different person each time (names and contacts), for tests that need several."""
+    body = referral_body(**overrides)
+    body["person"] = {
+        **body["person"],
+        "given_name": f"Person{chr(65 + n)}",
+        "family_name": f"Family{chr(65 + n)}",
+        "date_of_birth": f"{1970 + n}-01-15",
+        "contact": {"email": f"person{n}@example.org", "phone": None, "channels": ["email"]},
+    }
+    return body
+
+
 @pytest.fixture
-def body():
+def body() -> Callable[..., dict[str, Any]]:
     return referral_body
+
+
+@pytest.fixture
+def someone() -> Callable[..., dict[str, Any]]:
+    return _someone
+
+
+@pytest.fixture
+def create(client, tokens) -> Callable[..., dict[str, Any]]:
+    def make(payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = client.post("/referrals", json=payload or referral_body(), headers=tokens.header())
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()  # type: ignore[no-any-return]
+
+    return make
+
+
+@pytest.fixture
+def act(client, tokens) -> Callable[..., Any]:
+    def post(referral_id: str, action: str, **body: Any) -> Any:
+        return client.post(f"/referrals/{referral_id}/{action}", json=body, headers=tokens.header())
+
+    return post

@@ -26,7 +26,10 @@ def test_a_referral_is_stored_with_its_two_events_in_one_transaction(client, tok
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     assert created["status"] == "received"
+    assert created["allowed_actions"] == ["accept", "decline", "withdraw"]
     assert created["consent"]["wording_version"] == "2026-01"
+    assert created["age_band"] == "35-44"
+    assert created["risk_flags"] == ["lone-working-risk"]  # a coordinator sees them
     assert written(engine) == (1, 1, 2)
     with engine.connect() as conn:
         rows = {row.exchange: row for row in conn.execute(sa.select(outbox))}
@@ -138,3 +141,79 @@ def test_an_unknown_referral_is_a_404_problem(client, tokens):
     response = client.get("/referrals/5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11", headers=tokens.header())
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+
+
+def test_services_see_referrals_without_the_risk_flags(client, tokens, create):
+    created = create()
+    seen = client.get(f"/referrals/{created['id']}", headers=tokens.header("service")).get_json()
+    assert "risk_flags" not in seen and "risk_note" not in seen
+    listed = client.get("/referrals", headers=tokens.header("service")).get_json()["items"][0]
+    assert "risk_note" not in listed
+
+
+def test_the_same_person_referred_again_is_linked_and_flagged_not_created_twice(client, tokens, engine, create, body):
+    first = create()
+    again = body()
+    again["person"] = {**again["person"], "given_name": "RHIAN", "contact": {"email": None, "channels": []}}
+    second = create(again)
+    assert second["person_id"] == first["person_id"]
+    assert second["known_person"] is True
+    assert second["duplicate_of"] == first["id"]  # the first is still open
+    by_email = body()
+    by_email["person"] = {**by_email["person"], "given_name": "Rhi", "date_of_birth": "1985-03-20"}
+    assert create(by_email)["person_id"] == first["person_id"]
+    assert count_rows(engine, people) == 1
+    assert count_rows(engine, referrals) == 3
+
+
+def test_a_retried_post_with_the_same_idempotency_key_creates_one_referral(client, tokens, engine, body):
+    headers = {**tokens.header(), "Idempotency-Key": "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"}
+    first = client.post("/referrals", json=body(), headers=headers)
+    again = client.post("/referrals", json=body(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count_rows(engine, referrals) == 1
+    assert count_rows(engine, outbox) == 2
+    different = client.post("/referrals", json=body(source="probation"), headers=headers)
+    assert different.status_code == 422
+    assert different.get_json()["errors"][0]["parameter"] == "Idempotency-Key"
+    malformed = client.post("/referrals", json=body(), headers={**tokens.header(), "Idempotency-Key": "x"})
+    assert malformed.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=received", {"A", "B", "C"}),
+        ("source=probation", {"B"}),
+        ("need=housing", {"C"}),
+        ("need=alcohol", {"A", "B"}),
+        ("received_from=2000-01-01&received_to=2999-01-01", {"A", "B", "C"}),
+        ("received_to=2000-01-01", set()),
+    ],
+)
+def test_referrals_can_be_filtered(client, tokens, create, someone, query, expected):
+    names = {}
+    for n, overrides in enumerate([{}, {"source": "probation"}, {"support_needs": ["housing"]}]):
+        names[create(someone(n, **overrides))["id"]] = chr(65 + n)
+    page = client.get(f"/referrals?{query}", headers=tokens.header()).get_json()
+    assert {names[item["id"]] for item in page["items"]} == expected
+    assert page["total"] == len(expected)
+
+
+def test_referrals_are_sorted_and_paged(client, tokens, create, someone):
+    ids = [create(someone(n))["id"] for n in range(5)]
+    newest_first = client.get("/referrals?limit=2", headers=tokens.header()).get_json()
+    assert [i["id"] for i in newest_first["items"]] == ids[::-1][:2] and newest_first["total"] == 5
+    oldest_first = client.get("/referrals?sort=received_at&limit=2&offset=2", headers=tokens.header()).get_json()
+    assert [i["id"] for i in oldest_first["items"]] == ids[2:4]
+
+
+@pytest.mark.parametrize(
+    "query", ["status=lost", "limit=0", "limit=1000", "offset=-1", "sort=name", "need=chess", "received_from=yesterday"]
+)
+def test_bad_list_queries_are_problems(client, tokens, query):
+    response = client.get(f"/referrals?{query}", headers=tokens.header())
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["parameter"]

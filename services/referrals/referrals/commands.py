@@ -1,0 +1,306 @@
+"""The use cases of referrals, each one transaction: domain rules, then the store and the
+outbox through the same connection. The API and the message handlers only translate to and
+from these; they never touch the store themselves for a change."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
+
+from peerlink.contracts import (
+    ADVOCACY_OPENED,
+    ADVOCACY_RESOLVED,
+    CONTACT_RECORDED,
+    OUTCOME_RECORDED,
+    PERSON_ERASED,
+    REFERRAL_ACCEPTED,
+    REFERRAL_ACTIVATED,
+    REFERRAL_CLOSED,
+    REFERRAL_DECLINED,
+    REFERRAL_MATCHED,
+    REFERRAL_RECEIVED,
+    REFERRAL_REQUEUED,
+    REFERRAL_WITHDRAWN,
+    EventType,
+)
+from peerlink.contracts.vocabulary import age_band
+from referrals import store
+from referrals.domain import advocacy, erasure, events, intake, outcomes, workflow
+from referrals.domain.workflow import Action, Referral, Status
+
+
+class Transaction(Protocol):
+    """A unit of work (HTTP) or a handler context (messages): one connection, one outbox."""
+
+    connection: Connection
+
+    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any]) -> Any: ...
+
+
+class NotFound(LookupError):
+    pass
+
+
+class IdempotencyConflict(Exception):
+    """The same Idempotency-Key came with a different request."""
+
+
+@dataclass(frozen=True)
+class Taken:
+    referral: Referral
+    person: intake.Person
+    replayed: bool = False  # an earlier request with the same Idempotency-Key made it
+
+
+# Intake ---------------------------------------------------------------------------------
+
+
+def take_referral(
+    tx: Transaction,
+    new: intake.NewReferral,
+    *,
+    site: str,
+    now: datetime,
+    idempotency: tuple[str, str] | None = None,
+) -> Taken:
+    intake.check_eligibility(new, now.date())
+    conn = tx.connection
+    if idempotency:
+        earlier = store.referral_for_key(conn, idempotency[0])
+        if earlier:
+            referral, fingerprint = earlier
+            if fingerprint != idempotency[1]:
+                raise IdempotencyConflict("This Idempotency-Key was used for a different referral.")
+            person = store.get_person(conn, referral.person_id)
+            assert person is not None
+            return Taken(referral, person, replayed=True)
+    identity = intake.identity_of(
+        new.given_name, new.family_name, new.date_of_birth, new.contact.email, new.contact.phone
+    )
+    known = store.people_like(conn, identity)
+    if known:
+        # The same person again: linked to who we know, with their newest contact details.
+        earlier_person = known[0]
+        person = replace(
+            earlier_person,
+            preferred_language=new.preferred_language,
+            contact=intake.ContactDetails(
+                email=new.contact.email or earlier_person.contact.email,
+                phone=new.contact.phone or earlier_person.contact.phone,
+                channels=new.contact.channels,
+                safe_to_text=new.contact.safe_to_text,
+            ),
+        )
+        store.update_person(
+            conn,
+            person,
+            intake.identity_of(
+                person.given_name,
+                person.family_name,
+                earlier_person.date_of_birth or new.date_of_birth,
+                person.contact.email,
+                person.contact.phone,
+            ),
+        )
+        open_one = next((r for r in store.referrals_of(conn, person.id) if r.is_open), None)
+    else:
+        person = intake.new_person(new)
+        store.add_person(conn, person, identity, created_at=now)
+        open_one = None
+    referral = Referral(
+        id=uuid.uuid4(),
+        person_id=person.id,
+        site=site,
+        source=new.source,
+        support_needs=tuple(dict.fromkeys(new.support_needs)),
+        consent=intake.consent_from(new, now),
+        received_at=now,
+        age_band=age_band(intake.age_on(new.date_of_birth, now.date())),
+        interests=tuple(dict.fromkeys(new.interests)),
+        availability=tuple(dict.fromkeys(new.availability)),
+        preferences=new.preferences,
+        risk_flags=tuple(dict.fromkeys(new.risk_flags)),
+        risk_note=new.risk_note,
+        self_referral=new.self_referral,
+        known_person=bool(known),
+        duplicate_of=open_one.id if open_one else None,
+    )
+    store.add_referral(conn, referral, idempotency=idempotency)
+    tx.emit(REFERRAL_RECEIVED, subject=str(referral.id), data=events.received(referral, person))
+    tx.emit(CONTACT_RECORDED, subject=str(person.id), data=events.contact(person))
+    return Taken(referral, person)
+
+
+# The workflow -----------------------------------------------------------------------------
+
+
+def move(
+    tx: Transaction,
+    referral_id: uuid.UUID,
+    action: Action,
+    *,
+    at: datetime,
+    actor: str,
+    reason: str | None = None,
+    note: str | None = None,
+    priority: bool | None = None,
+) -> Referral:
+    """A transition asked for by a person (accept, decline, withdraw, start, close, reopen)."""
+    referral = _referral(tx, referral_id)
+    if priority is not None and action in (Action.ACCEPT, Action.REOPEN):
+        referral = replace(referral, priority=priority)
+    return _transition(tx, referral, action, at=at, actor=actor, reason=reason, note=note)
+
+
+def _transition(
+    tx: Transaction,
+    referral: Referral,
+    action: Action,
+    *,
+    at: datetime,
+    actor: str,
+    reason: str | None = None,
+    note: str | None = None,
+    match_id: uuid.UUID | None = None,
+    mentor_id: uuid.UUID | None = None,
+) -> Referral:
+    previous_match = referral.current_match_id
+    moved, transition = workflow.apply(
+        referral, action, at=at, actor=actor, reason=reason, note=note, match_id=match_id, mentor_id=mentor_id
+    )
+    store.save_referral(tx.connection, moved)
+    store.add_transition(tx.connection, transition)
+    event_type, data = _event_for(tx, moved, transition, previous_match)
+    tx.emit(event_type, subject=str(moved.id), data=data)
+    return moved
+
+
+def _event_for(
+    tx: Transaction, referral: Referral, transition: workflow.Transition, previous_match: uuid.UUID | None
+) -> tuple[EventType, dict[str, Any]]:
+    action = transition.action
+    if action in (Action.ACCEPT, Action.REOPEN):
+        person = store.get_person(tx.connection, referral.person_id)
+        return REFERRAL_ACCEPTED, events.accepted(referral, transition, person.preferred_language if person else "en")
+    if action is Action.REQUEUE:
+        return REFERRAL_REQUEUED, events.requeued(referral, transition, previous_match)
+    chosen: dict[Action, tuple[EventType, Callable[..., dict[str, Any]]]] = {
+        Action.DECLINE: (REFERRAL_DECLINED, events.declined),
+        Action.WITHDRAW: (REFERRAL_WITHDRAWN, events.withdrawn),
+        Action.MATCH: (REFERRAL_MATCHED, events.matched),
+        Action.START: (REFERRAL_ACTIVATED, events.activated),
+        Action.CLOSE: (REFERRAL_CLOSED, events.closed),
+    }
+    event_type, build = chosen[action]
+    return event_type, build(referral, transition)
+
+
+def match_confirmed(
+    tx: Transaction, *, referral_id: uuid.UUID, match_id: uuid.UUID, mentor_id: uuid.UUID, at: datetime
+) -> Referral | None:
+    """Matching confirmed a match. Returns None when there is nothing to do: the same match
+    again, or a referral that closed meanwhile (matching ends that match on its own event)."""
+    referral = _referral(tx, referral_id)
+    if referral.current_match_id == match_id or referral.status is not Status.ACCEPTED:
+        return None
+    return _transition(tx, referral, Action.MATCH, at=at, actor="matching", match_id=match_id, mentor_id=mentor_id)
+
+
+def match_ended(
+    tx: Transaction, *, referral_id: uuid.UUID, match_id: uuid.UUID, reason: str, at: datetime
+) -> Referral | None:
+    """A match ended: an open referral goes back on the waiting list; any other, nothing."""
+    referral = _referral(tx, referral_id)
+    if referral.current_match_id != match_id or referral.status not in (Status.MATCHED, Status.ACTIVE):
+        return None
+    return _transition(tx, referral, Action.REQUEUE, at=at, actor="matching", reason=reason)
+
+
+def _referral(tx: Transaction, referral_id: uuid.UUID) -> Referral:
+    referral = store.get_referral(tx.connection, referral_id, for_update=True)
+    if referral is None:
+        raise NotFound(f"No referral {referral_id}.")
+    return referral
+
+
+# Advocacy ---------------------------------------------------------------------------------
+
+
+def open_advocacy_issue(
+    tx: Transaction, person_id: uuid.UUID, *, category: str, summary: str, now: datetime
+) -> advocacy.AdvocacyIssue:
+    _person(tx, person_id, for_update=True)  # one writer a person: the limit of three holds
+    issue = advocacy.open_issue(
+        person_id, store.issues_of(tx.connection, person_id), category=category, summary=summary, now=now
+    )
+    store.add_issue(tx.connection, issue)
+    tx.emit(ADVOCACY_OPENED, subject=str(issue.id), data=events.advocacy_opened(issue))
+    return issue
+
+
+def resolve_advocacy_issue(
+    tx: Transaction, person_id: uuid.UUID, issue_id: uuid.UUID, *, resolution: str, now: datetime
+) -> advocacy.AdvocacyIssue:
+    _person(tx, person_id, for_update=True)
+    issue = store.get_issue(tx.connection, person_id, issue_id)
+    if issue is None:
+        raise NotFound(f"No advocacy issue {issue_id} for this person.")
+    resolved = advocacy.resolve(issue, resolution=resolution, now=now)
+    store.save_issue(tx.connection, resolved)
+    tx.emit(ADVOCACY_RESOLVED, subject=str(issue.id), data=events.advocacy_resolved(resolved))
+    return resolved
+
+
+# Check-ins --------------------------------------------------------------------------------
+
+
+def record_check_in(
+    tx: Transaction,
+    referral_id: uuid.UUID,
+    *,
+    scale: outcomes.Scale,
+    timepoint: str,
+    answers: dict[str, int],
+    now: datetime,
+) -> tuple[outcomes.CheckIn, outcomes.Progress]:
+    referral = _referral(tx, referral_id)
+    if referral.status in (Status.RECEIVED, Status.DECLINED, Status.WITHDRAWN):
+        raise outcomes.InvalidCheckIn(f"A {referral.status} referral has no check-ins.", "referral")
+    check_in, progress = outcomes.record_check_in(
+        scale,
+        referral_id=referral.id,
+        person_id=referral.person_id,
+        timepoint=timepoint,
+        answers=answers,
+        earlier=store.check_ins_of(tx.connection, [referral.id]),
+        now=now,
+    )
+    store.add_check_in(tx.connection, check_in)
+    tx.emit(OUTCOME_RECORDED, subject=str(check_in.id), data=events.outcome_recorded(check_in, progress, scale))
+    return check_in, progress
+
+
+# Erasure ----------------------------------------------------------------------------------
+
+
+def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime, actor: str) -> None:
+    """Withdraw what is open, then erase everything personal; the counts stay."""
+    person = _person(tx, person_id, for_update=True)
+    erased = erasure.erase(person, now)
+    for referral in store.referrals_of(tx.connection, person_id):
+        if referral.is_open:
+            _transition(tx, referral, Action.WITHDRAW, at=now, actor=actor, reason="by-person")
+    store.erase_person_data(tx.connection, erased)
+    tx.emit(PERSON_ERASED, subject=str(person_id), data=events.person_erased(person_id, now))
+
+
+def _person(tx: Transaction, person_id: uuid.UUID, *, for_update: bool = False) -> intake.Person:
+    person = store.get_person(tx.connection, person_id, for_update=for_update)
+    if person is None:
+        raise NotFound(f"No person {person_id}.")
+    return person

@@ -1,0 +1,185 @@
+"""Intake: who is referred, by whom, for what, with what consent; eligibility; duplicates."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from dateutil.relativedelta import relativedelta
+
+MINIMUM_AGE = 16
+ADULT_AGE = 18
+
+
+class IneligibleReferral(ValueError):
+    """The referral cannot be taken; ``field`` names the input at fault (a dotted path)."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    email: str | None
+    phone: str | None
+    channels: tuple[str, ...]
+    safe_to_text: bool
+
+
+@dataclass(frozen=True)
+class Person:
+    id: uuid.UUID
+    given_name: str
+    family_name: str
+    date_of_birth: date | None  # None once erased
+    preferred_language: str
+    contact: ContactDetails
+    erased_at: datetime | None = None
+
+    def age_on(self, day: date) -> int:
+        if self.date_of_birth is None:
+            raise ValueError("the person's date of birth was erased")
+        return age_on(self.date_of_birth, day)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Consent per purpose, recorded with the wording the person agreed to and when."""
+
+    share_with_mentor: bool
+    share_with_gp: bool
+    counted_in_figures: bool
+    wording_version: str
+    given_at: datetime
+    # People referred at 16 or 17 are asked again when they turn 18.
+    review_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Preferences:
+    mentor_gender: str = "no-preference"
+    welsh_speaking_mentor: bool = False
+
+
+@dataclass(frozen=True)
+class NewReferral:
+    """What intake is given, already checked for shape by the API schema."""
+
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    preferred_language: str
+    contact: ContactDetails
+    source: str
+    support_needs: tuple[str, ...]
+    consent_to_share: bool
+    counted_in_figures: bool
+    consent_wording_version: str
+    share_with_gp: bool = False
+    interests: tuple[str, ...] = ()
+    availability: tuple[str, ...] = ()
+    preferences: Preferences = field(default_factory=Preferences)
+    risk_flags: tuple[str, ...] = ()
+    risk_note: str | None = None
+    self_referral: bool = False
+
+
+def age_on(born: date, day: date) -> int:
+    return relativedelta(day, born).years
+
+
+def check_eligibility(new: NewReferral, today: date) -> None:
+    """Raise :class:`IneligibleReferral` for the first rule the referral breaks."""
+    if new.date_of_birth > today:
+        raise IneligibleReferral("The date of birth is in the future.", "person.date_of_birth")
+    age = age_on(new.date_of_birth, today)
+    if age < MINIMUM_AGE:
+        raise IneligibleReferral(
+            f"Peerlink takes referrals from the age of {MINIMUM_AGE}; this person is {age}.", "person.date_of_birth"
+        )
+    if not new.consent_to_share:
+        raise IneligibleReferral(
+            "Consent to share the referral with the peer mentoring team is required.", "consent.share_with_mentor"
+        )
+    if "email" in new.contact.channels and not new.contact.email:
+        raise IneligibleReferral(
+            "Email was chosen as a channel but no email address was given.", "person.contact.email"
+        )
+    if "sms" in new.contact.channels and not new.contact.phone:
+        raise IneligibleReferral("Text messages were chosen but no phone number was given.", "person.contact.phone")
+
+
+def new_person(new: NewReferral) -> Person:
+    return Person(
+        id=uuid.uuid4(),
+        given_name=new.given_name.strip(),
+        family_name=new.family_name.strip(),
+        date_of_birth=new.date_of_birth,
+        preferred_language=new.preferred_language,
+        contact=new.contact,
+    )
+
+
+def consent_from(new: NewReferral, now: datetime) -> Consent:
+    eighteenth = new.date_of_birth + relativedelta(years=ADULT_AGE)
+    return Consent(
+        share_with_mentor=new.consent_to_share,
+        share_with_gp=new.share_with_gp,
+        counted_in_figures=new.counted_in_figures,
+        wording_version=new.consent_wording_version,
+        given_at=now,
+        review_on=eighteenth if eighteenth > now.date() else None,
+    )
+
+
+# Duplicates -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What tells two referrals apart as people: used to find someone referred before."""
+
+    name_key: str
+    date_of_birth: date
+    email: str | None
+    phone: str | None
+
+
+def identity_of(
+    given_name: str, family_name: str, date_of_birth: date, email: str | None, phone: str | None
+) -> Identity:
+    return Identity(
+        name_key=name_key(given_name, family_name),
+        date_of_birth=date_of_birth,
+        email=email.strip().lower() if email else None,
+        phone=phone_key(phone),
+    )
+
+
+def name_key(given_name: str, family_name: str) -> str:
+    """Case, accents (Siân, Sian), spaces and hyphens do not make two people."""
+    text = unicodedata.normalize("NFKD", f"{given_name} {family_name}")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def phone_key(phone: str | None) -> str | None:
+    """UK numbers in any spelling: +44 7700 900123, 07700-900123."""
+    if not phone:
+        return None
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("44"):
+        digits = "0" + digits[2:]
+    return digits or None
+
+
+def same_person(a: Identity, b: Identity) -> bool:
+    if a.name_key == b.name_key and a.date_of_birth == b.date_of_birth:
+        return True
+    if a.email and a.email == b.email:
+        return True
+    return bool(a.phone and a.phone == b.phone)

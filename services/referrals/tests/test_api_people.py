@@ -1,0 +1,115 @@
+"""People: the timeline, peer advocacy (three at most), and the right to erasure."""
+
+import pytest
+import sqlalchemy as sa
+
+from peerlink.envelope import parse_envelope
+from peerlink.tables import outbox
+from referrals.store import advocacy_issues, people, transitions
+from referrals.store import referrals as referral_rows
+
+UNKNOWN = "5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11"
+
+
+def open_issue(client, tokens, person_id, category="housing", summary="Rent arrears letter"):
+    return client.post(
+        f"/people/{person_id}/advocacy-issues", json={"category": category, "summary": summary}, headers=tokens.header()
+    )
+
+
+def test_a_fourth_open_advocacy_issue_is_refused_naming_the_three_open(client, tokens, create):
+    person = create()["person_id"]
+    opened = [open_issue(client, tokens, person, c).get_json() for c in ("housing", "benefits", "debt")]
+    refused = open_issue(client, tokens, person, "legal")
+    assert refused.status_code == 409
+    problem = refused.get_json()
+    assert [i["category"] for i in problem["open_issues"]] == ["housing", "benefits", "debt"]
+    assert "housing" in problem["detail"]
+    resolved = client.post(
+        f"/people/{person}/advocacy-issues/{opened[0]['id']}/resolve",
+        json={"resolution": "resolved"},
+        headers=tokens.header(),
+    )
+    assert resolved.status_code == 200 and resolved.get_json()["is_open"] is False
+    assert open_issue(client, tokens, person, "legal").status_code == 201
+    listed = client.get(f"/people/{person}/advocacy-issues", headers=tokens.header()).get_json()
+    assert [(i["category"], i["is_open"]) for i in listed] == [
+        ("housing", False),
+        ("benefits", True),
+        ("debt", True),
+        ("legal", True),
+    ]
+
+
+def test_an_issue_resolved_twice_is_a_conflict_and_bad_bodies_are_422(client, tokens, create):
+    person = create()["person_id"]
+    issue = open_issue(client, tokens, person).get_json()
+    url = f"/people/{person}/advocacy-issues/{issue['id']}/resolve"
+    assert client.post(url, json={"resolution": "resolved"}, headers=tokens.header()).status_code == 200
+    assert client.post(url, json={"resolution": "resolved"}, headers=tokens.header()).status_code == 409
+    assert client.post(url, json={"resolution": "sorted"}, headers=tokens.header()).status_code == 422
+    assert open_issue(client, tokens, person, category="aliens").status_code == 422
+    assert open_issue(client, tokens, person, summary="").status_code == 422
+    assert open_issue(client, tokens, UNKNOWN).status_code == 404
+
+
+def test_advocacy_events_carry_codes_never_the_summary(client, tokens, engine, create):
+    person = create()["person_id"]
+    open_issue(client, tokens, person, summary="Landlord at 12 Heol y Bryn")
+    with engine.connect() as conn:
+        body = conn.execute(
+            sa.select(outbox.c.body).where(outbox.c.event_type == "peerlink.advocacy.opened.v1")
+        ).scalar_one()
+    assert "Heol y Bryn" not in body
+    assert parse_envelope(body).data["category"] == "housing"
+
+
+def test_the_timeline_tells_the_persons_story_in_order(client, tokens, create, act):
+    referral = create()
+    act(referral["id"], "accept")
+    open_issue(client, tokens, referral["person_id"])
+    timeline = client.get(f"/people/{referral['person_id']}", headers=tokens.header()).get_json()
+    assert timeline["person"]["given_name"] == "Rhian"
+    assert [e["kind"] for e in timeline["timeline"]] == ["referral", "transition", "advocacy-opened"]
+    assert timeline["referrals"][0]["status"] == "accepted"
+    assert client.get(f"/people/{UNKNOWN}", headers=tokens.header()).status_code == 404
+
+
+def test_erasure_removes_personal_data_keeps_the_counts_and_tells_the_others(client, tokens, engine, create, act, body):
+    referral = create()
+    act(referral["id"], "accept", note="Lives with her sister")
+    open_issue(client, tokens, referral["person_id"], summary="Her sister's tenancy")
+    person = referral["person_id"]
+    assert client.delete(f"/people/{person}", headers=tokens.header()).status_code == 204
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(people)).one()
+        assert (row.given_name, row.family_name, row.date_of_birth, row.email, row.phone) == (
+            "[erased]",
+            "[erased]",
+            None,
+            None,
+            None,
+        )
+        assert conn.execute(sa.select(advocacy_issues.c.summary)).scalar_one() is None
+        assert conn.execute(sa.select(referral_rows.c.risk_note)).scalar_one() is None
+        assert set(conn.execute(sa.select(transitions.c.note)).scalars()) == {None}
+        # The pseudonymous counts stay: the referral, now withdrawn, with its codes.
+        kept = conn.execute(sa.select(referral_rows.c.status, referral_rows.c.source)).one()
+        assert tuple(kept) == ("withdrawn", "gp")
+        types = [
+            parse_envelope(b).type for b in conn.execute(sa.select(outbox.c.body).order_by(outbox.c.position)).scalars()
+        ]
+    assert types[-2:] == ["peerlink.referral.withdrawn.v1", "peerlink.person.erased.v1"]
+    # Erasing again is harmless, and the erased person is not matched as a duplicate any more.
+    assert client.delete(f"/people/{person}", headers=tokens.header()).status_code == 204
+    again = client.post("/referrals", json=body(), headers=tokens.header()).get_json()
+    assert again["person_id"] != person and again["known_person"] is False
+
+
+@pytest.mark.parametrize("role", ["mentor", "facilitator", "service", "central-reader"])
+def test_only_coordinators_see_and_change_people(client, tokens, create, role):
+    person = create()["person_id"]
+    headers = tokens.header(role)
+    assert client.get(f"/people/{person}", headers=headers).status_code == 403
+    assert client.delete(f"/people/{person}", headers=headers).status_code == 403
+    assert client.get(f"/people/{person}/advocacy-issues", headers=headers).status_code == 403

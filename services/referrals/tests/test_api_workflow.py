@@ -1,0 +1,172 @@
+"""Triage over HTTP: every transition recorded with its event; illegal ones refused with what is allowed."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from peerlink.envelope import parse_envelope
+from peerlink.tables import outbox
+from peerlink.testing import count_rows
+from referrals.store import transitions as referral_transitions
+
+
+def events_of(engine, referral_id):
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox.c.body).where(outbox.c.subject == referral_id).order_by(outbox.c.position))
+        return [parse_envelope(body) for body in rows.scalars()]
+
+
+def test_accepting_puts_the_person_on_the_waiting_list_with_an_event_for_matching(client, tokens, engine, create, act):
+    referral = create()
+    response = act(referral["id"], "accept", priority=True, note="Urgent: recently released")
+    assert response.status_code == 200, response.get_json()
+    accepted = response.get_json()
+    assert accepted["status"] == "accepted" and accepted["priority"] is True
+    assert accepted["allowed_actions"] == ["withdraw"]  # matching moves it on, not people
+    event = events_of(engine, referral["id"])[-1]
+    assert event.type == "peerlink.referral.accepted.v1"
+    assert event.data["interests"] == ["art"] and event.data["availability"] == ["tue-pm"]
+    assert event.data["preferences"] == {"mentor_gender": "female", "welsh_speaking_mentor": True}
+    assert event.data["priority"] is True and event.data["reentry"] is False
+    assert "Urgent" not in json.dumps(event.data)  # the note stays here
+    history = client.get(f"/referrals/{referral['id']}/transitions", headers=tokens.header()).get_json()
+    assert [(h["action"], h["from_status"], h["to_status"]) for h in history] == [("accept", "received", "accepted")]
+    assert history[0]["note"] == "Urgent: recently released"
+    assert history[0]["actor"] == "coordinator"
+
+
+@pytest.mark.parametrize(
+    ("path", "event_type", "field", "value"),
+    [
+        (["decline:reason=needs-another-service"], "declined", "reason", "needs-another-service"),
+        (["withdraw:reason=by-person"], "withdrawn", "from_status", "received"),
+        (["accept", "withdraw:reason=no-longer-needed"], "withdrawn", "from_status", "accepted"),
+    ],
+)
+def test_each_transition_emits_its_event(create, act, engine, path, event_type, field, value):
+    referral = create()
+    for step in path:
+        action, _, argument = step.partition(":")
+        body = dict([argument.split("=")]) if argument else {}
+        assert act(referral["id"], action, **body).status_code == 200
+    event = events_of(engine, referral["id"])[-1]
+    assert event.type == f"peerlink.referral.{event_type}.v1"
+    assert event.data[field] == value
+    assert event.sequence == len(path) + 1  # received, then one a step
+
+
+@pytest.mark.parametrize(
+    ("setup", "action", "body", "allowed"),
+    [
+        ([], "start", {}, ["accept", "decline", "withdraw"]),
+        ([], "close", {"outcome": "completed"}, ["accept", "decline", "withdraw"]),
+        (["accept"], "accept", {}, ["withdraw"]),
+        (["decline:reason=other"], "accept", {}, []),
+        (["withdraw:reason=by-person"], "reopen", {}, []),
+    ],
+)
+def test_an_illegal_transition_is_a_409_naming_what_is_allowed_and_changes_nothing(
+    client, tokens, engine, create, act, setup, action, body, allowed
+):
+    referral = create()
+    for step in setup:
+        name, _, argument = step.partition(":")
+        act(referral["id"], name, **(dict([argument.split("=")]) if argument else {}))
+    before = count_rows(engine, referral_transitions), count_rows(engine, outbox)
+    response = act(referral["id"], action, **body)
+    assert response.status_code == 409
+    problem = response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert problem["allowed_actions"] == allowed
+    assert (count_rows(engine, referral_transitions), count_rows(engine, outbox)) == before
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "pointer"),
+    [
+        ("decline", {}, "/reason"),
+        ("decline", {"reason": "bored"}, "/reason"),
+        ("withdraw", {"reason": 3}, "/reason"),
+        ("close", {"outcome": "graduated"}, "/outcome"),
+        ("accept", {"priority": "yes please"}, "/priority"),
+        ("accept", {"note": "x" * 2001}, "/note"),
+    ],
+)
+def test_bad_transition_bodies_are_422_problems(create, act, action, body, pointer):
+    response = act(create()["id"], action, **body)
+    assert response.status_code == 422
+    assert pointer in [e["pointer"] for e in response.get_json()["errors"]]
+
+
+def test_an_unknown_referral_is_404_for_every_transition(act):
+    response = act("5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11", "accept")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_the_waiting_list_orders_by_priority_then_wait_and_shows_days_waiting(client, tokens, create, act, someone):
+    first = create(someone(0))
+    second = create(someone(1))
+    urgent = create(someone(2))
+    for referral, priority in ((first, False), (second, False), (urgent, True)):
+        act(referral["id"], "accept", priority=priority)
+    create(someone(3))  # received, not accepted: not waiting
+    listed = client.get("/waiting-list", headers=tokens.header()).get_json()
+    assert [w["referral_id"] for w in listed["items"]] == [urgent["id"], first["id"], second["id"]]
+    assert all(w["days_waiting"] == 0 for w in listed["items"])
+    assert (listed["waiting"], listed["priority"]) == (3, 1)
+    assert listed["median_wait_days"] is None  # nobody matched yet
+
+
+def test_check_ins_record_the_change_since_baseline(client, tokens, engine, create, act):
+    referral = create()
+    act(referral["id"], "accept")
+    scale = client.get("/outcome-scale", headers=tokens.header()).get_json()
+    assert scale["id"] == "peerlink-wellbeing-4" and all(item["cy"] for item in scale["items"])
+    answers = {item["code"]: 2 for item in scale["items"]}
+    url = f"/referrals/{referral['id']}/check-ins"
+    baseline = client.post(url, json={"timepoint": "baseline", "answers": answers}, headers=tokens.header())
+    assert baseline.status_code == 201, baseline.get_json()
+    review = client.post(
+        url, json={"timepoint": "review", "answers": {k: 4 for k in answers}}, headers=tokens.header()
+    ).get_json()
+    assert (review["score"], review["baseline_score"], review["change"], review["maximum"]) == (16, 8, 8, 20)
+    listed = client.get(url, headers=tokens.header()).get_json()
+    assert [c["timepoint"] for c in listed["items"]] == ["baseline", "review"]
+    assert listed["next_due"]
+    events = [e for e in _all_events(engine) if e.type == "peerlink.outcome.recorded.v1"]
+    assert [e.data["change"] for e in events] == [None, 8]
+
+
+def _all_events(engine):
+    with engine.connect() as conn:
+        return [parse_envelope(b) for b in conn.execute(sa.select(outbox.c.body).order_by(outbox.c.position)).scalars()]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"timepoint": "baseline", "answers": {"coping": 3}}, 422),
+        ({"timepoint": "someday", "answers": {}}, 422),
+        ({"timepoint": "baseline", "answers": {"coping": "3", "connected": 3, "hopeful": 3, "health": 3}}, 422),
+        ({"timepoint": "baseline", "answers": {"coping": 9, "connected": 3, "hopeful": 3, "health": 3}}, 422),
+    ],
+)
+def test_bad_check_ins_are_refused(client, tokens, create, act, body, status):
+    referral = create()
+    act(referral["id"], "accept")
+    response = client.post(f"/referrals/{referral['id']}/check-ins", json=body, headers=tokens.header())
+    assert response.status_code == status
+    assert response.get_json()["errors"]
+
+
+def test_a_referral_still_in_triage_has_no_check_ins(client, tokens, create):
+    referral = create()
+    answers = {"coping": 3, "connected": 3, "hopeful": 3, "health": 3}
+    response = client.post(
+        f"/referrals/{referral['id']}/check-ins",
+        json={"timepoint": "baseline", "answers": answers},
+        headers=tokens.header(),
+    )
+    assert response.status_code == 422

@@ -35,8 +35,8 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## Benchmarks: raw broker rates vs the outbox -> relay -> inbox pipeline
-	$(BIN)/python tests/bench/pipeline.py
+bench: install ## Benchmarks (tests/bench/*.py), each against a baseline measured in the same run
+	@set -e; for script in tests/bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 catalogue: install ## Regenerate the event catalogue in the README from the schemas
 	$(BIN)/peerlink catalogue --write README.md

@@ -1,7 +1,27 @@
-"""Every event type on the wire, one module per aggregate; the catalogue is built here."""
+"""Every event type on the wire, one module per aggregate; the catalogue is built here.
 
-from peerlink.contracts import advocacy, contact, match, outcome, person, referral
+Producers and consumers import the types they use from here (or from the aggregate's own
+module); a new aggregate's module joins ``MODULES`` so that the catalogue, the README and
+the contract tests see it.
+"""
+
+from peerlink.contracts import (
+    advocacy,
+    artevent,
+    attendance,
+    contact,
+    match,
+    mentor,
+    notification,
+    outcome,
+    person,
+    referral,
+    registration,
+    sale,
+)
 from peerlink.contracts.advocacy import ADVOCACY_OPENED, ADVOCACY_RESOLVED
+from peerlink.contracts.artevent import ARTEVENT_CANCELLED, ARTEVENT_CHANGED, ARTEVENT_SCHEDULED
+from peerlink.contracts.attendance import ATTENDANCE_RECORDED
 from peerlink.contracts.catalogue import (
     EVENTS_EXCHANGE,
     PRIVATE_EXCHANGE,
@@ -11,8 +31,10 @@ from peerlink.contracts.catalogue import (
     EventType,
     personal_fields,
 )
-from peerlink.contracts.contact import CONTACT_RECORDED
-from peerlink.contracts.match import MATCH_CONFIRMED, MATCH_ENDED
+from peerlink.contracts.contact import CONTACT_RECORDED, GUEST_CONTACT_RECORDED, MENTOR_CONTACT_RECORDED
+from peerlink.contracts.match import MATCH_CONFIRMED, MATCH_DECLINED, MATCH_ENDED, MATCH_PROPOSED
+from peerlink.contracts.mentor import MENTOR_LEFT, MENTOR_PAUSED, MENTOR_REGISTERED, MENTOR_RESUMED, MENTOR_UPDATED
+from peerlink.contracts.notification import NOTIFICATION_FAILED, NOTIFICATION_SENT
 from peerlink.contracts.outcome import OUTCOME_RECORDED
 from peerlink.contracts.person import PERSON_ERASED
 from peerlink.contracts.referral import (
@@ -25,17 +47,53 @@ from peerlink.contracts.referral import (
     REFERRAL_REQUEUED,
     REFERRAL_WITHDRAWN,
 )
+from peerlink.contracts.registration import (
+    REGISTRATION_CANCELLED,
+    REGISTRATION_CONFIRMED,
+    REGISTRATION_PROMOTED,
+    REGISTRATION_WAITLISTED,
+)
+from peerlink.contracts.sale import SALE_RECORDED
 
-CATALOGUE = Catalogue([*referral.TYPES, *advocacy.TYPES, *outcome.TYPES, *person.TYPES, *match.TYPES, *contact.TYPES])
+MODULES = (
+    referral,
+    advocacy,
+    outcome,
+    person,
+    mentor,
+    match,
+    artevent,
+    registration,
+    attendance,
+    sale,
+    notification,
+    contact,
+)
+CATALOGUE = Catalogue(event_type for module in MODULES for event_type in module.TYPES)
 
 __all__ = [
     "ADVOCACY_OPENED",
     "ADVOCACY_RESOLVED",
+    "ARTEVENT_CANCELLED",
+    "ARTEVENT_CHANGED",
+    "ARTEVENT_SCHEDULED",
+    "ATTENDANCE_RECORDED",
     "CATALOGUE",
     "CONTACT_RECORDED",
     "EVENTS_EXCHANGE",
+    "GUEST_CONTACT_RECORDED",
     "MATCH_CONFIRMED",
+    "MATCH_DECLINED",
     "MATCH_ENDED",
+    "MATCH_PROPOSED",
+    "MENTOR_CONTACT_RECORDED",
+    "MENTOR_LEFT",
+    "MENTOR_PAUSED",
+    "MENTOR_REGISTERED",
+    "MENTOR_RESUMED",
+    "MENTOR_UPDATED",
+    "NOTIFICATION_FAILED",
+    "NOTIFICATION_SENT",
     "OUTCOME_RECORDED",
     "PERSON_ERASED",
     "PRIVATE_EXCHANGE",
@@ -47,6 +105,11 @@ __all__ = [
     "REFERRAL_RECEIVED",
     "REFERRAL_REQUEUED",
     "REFERRAL_WITHDRAWN",
+    "REGISTRATION_CANCELLED",
+    "REGISTRATION_CONFIRMED",
+    "REGISTRATION_PROMOTED",
+    "REGISTRATION_WAITLISTED",
+    "SALE_RECORDED",
     "Catalogue",
     "Channel",
     "ContractViolation",

@@ -1,4 +1,9 @@
-"""Contact details: site-local, personal, only ever on ``peerlink.private``."""
+"""Contact details: site-local, personal, only ever on ``peerlink.private``.
+
+Three kinds of people are written to: those referred in (``person_id``, from referrals),
+mentors (``mentor_id``, from matching) and public guests of events (``guest_id``, from
+events). Notifications keeps one recipient per id.
+"""
 
 from marshmallow import Schema, fields, validate
 
@@ -6,8 +11,7 @@ from peerlink.contracts.catalogue import Channel, EventType
 from peerlink.contracts.vocabulary import CONTACT_CHANNELS, LANGUAGES
 
 
-class ContactRecordedV1(Schema):
-    person_id = fields.UUID(required=True)
+class _ContactDetails(Schema):
     given_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     family_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     email = fields.Email(load_default=None, allow_none=True)
@@ -24,6 +28,18 @@ class ContactRecordedV1(Schema):
         metadata={"description": "The channels the person agreed to be contacted on."},
     )
     safe_to_text = fields.Boolean(required=True)
+
+
+class ContactRecordedV1(_ContactDetails):
+    person_id = fields.UUID(required=True)
+
+
+class MentorContactRecordedV1(_ContactDetails):
+    mentor_id = fields.UUID(required=True)
+
+
+class GuestContactRecordedV1(_ContactDetails):
+    guest_id = fields.UUID(required=True)
 
 
 CONTACT_RECORDED = EventType(
@@ -44,5 +60,41 @@ CONTACT_RECORDED = EventType(
         "safe_to_text": True,
     },
 )
+MENTOR_CONTACT_RECORDED = EventType(
+    aggregate="mentor-contact",
+    verb="recorded",
+    version=1,
+    schema=MentorContactRecordedV1,
+    channel=Channel.PRIVATE,
+    description="A mentor's contact details, language and channel consent (new or changed).",
+    example={
+        "mentor_id": "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7",
+        "given_name": "Gareth",
+        "family_name": "Llewellyn",
+        "email": "gareth@example.org",
+        "phone": "+447700900456",
+        "preferred_language": "en",
+        "channels": ["email", "sms"],
+        "safe_to_text": True,
+    },
+)
+GUEST_CONTACT_RECORDED = EventType(
+    aggregate="guest-contact",
+    verb="recorded",
+    version=1,
+    schema=GuestContactRecordedV1,
+    channel=Channel.PRIVATE,
+    description="A public guest registered for an event: their name, email and language (site-local).",
+    example={
+        "guest_id": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d",
+        "given_name": "Sioned",
+        "family_name": None,
+        "email": "sioned@example.org",
+        "phone": None,
+        "preferred_language": None,
+        "channels": ["email"],
+        "safe_to_text": False,
+    },
+)
 
-TYPES = (CONTACT_RECORDED,)
+TYPES = (CONTACT_RECORDED, MENTOR_CONTACT_RECORDED, GUEST_CONTACT_RECORDED)

@@ -1,52 +1,88 @@
-"""Match events, published by matching; referrals follows them to move its workflow."""
+"""Match events, published by matching; referrals follows them to move its workflow.
+
+A match is proposed (by a coordinator, a whole-group run or a re-match), then confirmed or
+declined; a confirmed match ends with a reason. Only confirmation and ending change a referral.
+"""
 
 from marshmallow import Schema, fields, validate
 
 from peerlink.contracts.catalogue import Channel, EventType
-from peerlink.contracts.vocabulary import MATCH_END_REASONS
+from peerlink.contracts.vocabulary import MATCH_DECLINE_REASONS, MATCH_DECLINED_BY, MATCH_END_REASONS, MATCH_METHODS
 
 _MATCH = "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f"
 _REFERRAL = "5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11"
 _PERSON = "0b6f9a8e-1d2c-4b8a-9f3e-2a1b3c4d5e6f"
 _MENTOR = "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7"
+_RUN = "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e"
 
 
-class MatchConfirmedV1(Schema):
+class _MatchEvent(Schema):
     match_id = fields.UUID(required=True)
     referral_id = fields.UUID(required=True)
     person_id = fields.UUID(required=True)
     mentor_id = fields.UUID(required=True)
+
+
+class MatchProposedV1(_MatchEvent):
+    method = fields.String(required=True, validate=validate.OneOf(MATCH_METHODS))
+    score = fields.Float(required=True, validate=validate.Range(min=0), metadata={"description": "The pair's score."})
+    run_id = fields.UUID(allow_none=True, load_default=None, metadata={"description": "The matching run, if any."})
+    proposed_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class MatchConfirmedV1(_MatchEvent):
     confirmed_at = fields.AwareDateTime(required=True, format="iso")
 
 
-class MatchEndedV1(Schema):
-    match_id = fields.UUID(required=True)
-    referral_id = fields.UUID(required=True)
-    person_id = fields.UUID(required=True)
-    mentor_id = fields.UUID(required=True)
+class MatchDeclinedV1(_MatchEvent):
+    declined_by = fields.String(required=True, validate=validate.OneOf(MATCH_DECLINED_BY))
+    reason = fields.String(required=True, validate=validate.OneOf(MATCH_DECLINE_REASONS))
+    declined_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class MatchEndedV1(_MatchEvent):
     reason = fields.String(required=True, validate=validate.OneOf(MATCH_END_REASONS))
     ended_at = fields.AwareDateTime(required=True, format="iso")
 
 
 _IDS = {"match_id": _MATCH, "referral_id": _REFERRAL, "person_id": _PERSON, "mentor_id": _MENTOR}
 
-MATCH_CONFIRMED = EventType(
-    aggregate="match",
-    verb="confirmed",
-    version=1,
-    schema=MatchConfirmedV1,
-    channel=Channel.EVENTS,
-    description="A proposed match between a person and a peer mentor was confirmed.",
-    example={**_IDS, "confirmed_at": "2026-11-20T15:30:00Z"},
+
+def _match_event(verb: str, schema: type[Schema], description: str, example: dict[str, object]) -> EventType:
+    return EventType(
+        aggregate="match",
+        verb=verb,
+        version=1,
+        schema=schema,
+        channel=Channel.EVENTS,
+        description=description,
+        example={**_IDS, **example},
+    )
+
+
+MATCH_PROPOSED = _match_event(
+    "proposed",
+    MatchProposedV1,
+    "A match between a waiting person and a peer mentor was proposed; it waits for confirmation.",
+    {"method": "run", "score": 0.82, "run_id": _RUN, "proposed_at": "2026-11-19T10:00:00Z"},
 )
-MATCH_ENDED = EventType(
-    aggregate="match",
-    verb="ended",
-    version=1,
-    schema=MatchEndedV1,
-    channel=Channel.EVENTS,
-    description="A confirmed match ended, with the reason.",
-    example={**_IDS, "reason": "mentor-paused", "ended_at": "2026-12-15T10:00:00Z"},
+MATCH_CONFIRMED = _match_event(
+    "confirmed",
+    MatchConfirmedV1,
+    "A proposed match between a person and a peer mentor was confirmed.",
+    {"confirmed_at": "2026-11-20T15:30:00Z"},
+)
+MATCH_DECLINED = _match_event(
+    "declined",
+    MatchDeclinedV1,
+    "A proposed match was declined (by the coordinator, the mentor or the mentee), with the reason.",
+    {"declined_by": "mentor", "reason": "mentor-unavailable", "declined_at": "2026-11-20T09:00:00Z"},
+)
+MATCH_ENDED = _match_event(
+    "ended",
+    MatchEndedV1,
+    "A confirmed match ended, with the reason.",
+    {"reason": "mentor-paused", "ended_at": "2026-12-15T10:00:00Z"},
 )
 
-TYPES = (MATCH_CONFIRMED, MATCH_ENDED)
+TYPES = (MATCH_PROPOSED, MATCH_CONFIRMED, MATCH_DECLINED, MATCH_ENDED)

@@ -72,6 +72,78 @@ MATCH_END_REASONS = (
     "mentor-paused",
     "mentor-left",
     "safeguarding",
+    "referral-withdrawn",
+    "referral-closed",
+    "other",
+)
+
+# Matching ---------------------------------------------------------------------------------
+
+MENTOR_KINDS = ("paid", "volunteer")
+
+MENTOR_PAUSE_REASONS = ("relapse", "burnout", "health", "personal", "dbs-expired", "supervision-lapsed", "other")
+
+MENTOR_LEAVE_REASONS = ("moved-on", "employment", "health", "relapse", "personal", "dismissed", "other")
+
+MATCH_METHODS = ("manual", "run", "rematch")
+
+MATCH_DECLINED_BY = ("coordinator", "mentor", "mentee")
+
+MATCH_DECLINE_REASONS = (
+    "not-a-fit",
+    "mentor-unavailable",
+    "mentee-declined",
+    "conflict-of-interest",
+    "safeguarding",
+    "language",
+    "other",
+)
+
+# Events (art groups, exhibitions, sales) --------------------------------------------------
+
+ART_EVENT_KINDS = ("group-session", "exhibition", "auction", "card-sale", "live-painting", "community-event")
+
+ART_EVENT_CANCEL_REASONS = (
+    "venue-unavailable",
+    "facilitator-unavailable",
+    "weather",
+    "low-numbers",
+    "other",
+)
+
+REGISTRATION_CANCEL_REASONS = ("by-participant", "by-organiser", "event-cancelled", "person-erased", "other")
+
+ATTENDANCE_STATUSES = ("attended", "no-show", "drop-in")
+
+SALE_KINDS = ("auction-lot", "cards", "artwork", "live-painting", "donation", "other")
+
+# Notifications ------------------------------------------------------------------------------
+
+MESSAGE_KINDS = (
+    "referral-acknowledged",
+    "referral-accepted",
+    "referral-declined",
+    "match-confirmed-mentee",
+    "match-confirmed-mentor",
+    "match-ended",
+    "registration-confirmed",
+    "registration-waitlisted",
+    "registration-promoted",
+    "event-reminder",
+    "event-changed",
+    "event-cancelled",
+    "digest",
+    "please-phone",
+)
+
+MESSAGE_CHANNELS = ("email", "sms")
+
+NOTIFICATION_FAILURE_REASONS = (
+    "invalid-address",
+    "rejected-by-provider",
+    "attempts-exhausted",
+    "opted-out",
+    "no-contact-details",
     "other",
 )
 

@@ -21,6 +21,7 @@ from peerlink.outbox import Producer
 from peerlink.relay import Relay
 from peerlink.subscriptions import Subscriptions
 from peerlink.web import create_service_app
+from peerlink.web.auth import undeclared_endpoints
 from peerlink.worker import Component
 
 
@@ -55,6 +56,9 @@ class ServiceDefinition:
         )
         if self.configure_app is not None:
             self.configure_app(app, settings)
+            missing = undeclared_endpoints(app)
+            if missing:
+                raise RuntimeError(f"endpoints without @public or @requires(...): {', '.join(missing)}")
         return app
 
     def components(self, settings: Settings, engine: sa.Engine) -> dict[str, Component]:

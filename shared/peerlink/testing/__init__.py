@@ -5,6 +5,7 @@ or SQLite file per test, a real SMTP server, the services' own processes. Each m
 where its part comes from; this one gathers them so that pytest finds every fixture.
 """
 
+from peerlink.testing.browser import browser_page, chromium, live_server
 from peerlink.testing.messages import (
     ExchangeSpy,
     find_personal_data,
@@ -60,10 +61,13 @@ __all__ = [
     "assert_migrations_match_models",
     "assert_service_starts",
     "broker",
+    "browser_page",
+    "chromium",
     "count_rows",
     "database_url",
     "find_personal_data",
     "free_port",
+    "live_server",
     "make_envelope",
     "new_database_url",
     "postgres_server",

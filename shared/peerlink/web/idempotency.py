@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Any
 
 from flask import request
 from flask_smorest import abort
@@ -26,6 +27,10 @@ def idempotency_key() -> tuple[str, str] | None:
         return None
     if not _KEY.match(key):
         abort(400, message=f"{HEADER} must be 8 to 100 visible characters (a UUID is a good choice).")
-    body = request.get_json(silent=True)
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return key, hashlib.sha256(f"{request.method} {request.path} {canonical}".encode()).hexdigest()
+    return key, fingerprint(request.get_json(silent=True))
+
+
+def fingerprint(body: Any) -> str:
+    """What makes two requests with one key the same request: method, path and body."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{request.method} {request.path} {canonical}".encode()).hexdigest()

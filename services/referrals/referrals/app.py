@@ -8,6 +8,7 @@ from peerlink.cli import service_cli
 from peerlink.config import ConfigError, Settings
 from peerlink.migrations import Migrations
 from peerlink.service import ServiceDefinition
+from referrals import pages
 from referrals.api import BLUEPRINTS, errors
 from referrals.domain.outcomes import DEFAULT_SCALE, InvalidScale, Scale, scale_from_json
 from referrals.handlers import subscriptions
@@ -29,6 +30,7 @@ def wellbeing_scale(settings: Settings) -> Scale:
 def configure(app: Flask, settings: Settings) -> None:
     errors.install(app)
     app.extensions["referrals.scale"] = wellbeing_scale(settings)
+    app.register_blueprint(pages.blueprint)
 
 
 DEFINITION = ServiceDefinition(

@@ -15,11 +15,13 @@ ADULT_AGE = 18
 
 
 class IneligibleReferral(ValueError):
-    """The referral cannot be taken; ``field`` names the input at fault (a dotted path)."""
+    """The referral cannot be taken; ``field`` names the input at fault (a dotted path) and
+    ``code`` the rule, so that a page can say it in the person's own language."""
 
-    def __init__(self, message: str, field: str):
+    def __init__(self, message: str, field: str, code: str):
         super().__init__(message)
         self.field = field
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -92,25 +94,36 @@ def age_on(born: date, day: date) -> int:
     return relativedelta(day, born).years
 
 
-def check_eligibility(new: NewReferral, today: date) -> None:
-    """Raise :class:`IneligibleReferral` for the first rule the referral breaks."""
-    if new.date_of_birth > today:
-        raise IneligibleReferral("The date of birth is in the future.", "person.date_of_birth")
-    age = age_on(new.date_of_birth, today)
+def check_age(born: date, today: date) -> None:
+    """16 or over on the day of referral."""
+    if born > today:
+        raise IneligibleReferral("The date of birth is in the future.", "person.date_of_birth", "born-in-future")
+    age = age_on(born, today)
     if age < MINIMUM_AGE:
         raise IneligibleReferral(
-            f"Peerlink takes referrals from the age of {MINIMUM_AGE}; this person is {age}.", "person.date_of_birth"
+            f"Peerlink takes referrals from the age of {MINIMUM_AGE}; this person is {age}.",
+            "person.date_of_birth",
+            "under-minimum-age",
         )
+
+
+def check_eligibility(new: NewReferral, today: date) -> None:
+    """Raise :class:`IneligibleReferral` for the first rule the referral breaks."""
+    check_age(new.date_of_birth, today)
     if not new.consent_to_share:
         raise IneligibleReferral(
-            "Consent to share the referral with the peer mentoring team is required.", "consent.share_with_mentor"
+            "Consent to share the referral with the peer mentoring team is required.",
+            "consent.share_with_mentor",
+            "consent-required",
         )
     if "email" in new.contact.channels and not new.contact.email:
         raise IneligibleReferral(
-            "Email was chosen as a channel but no email address was given.", "person.contact.email"
+            "Email was chosen as a channel but no email address was given.", "person.contact.email", "email-missing"
         )
     if "sms" in new.contact.channels and not new.contact.phone:
-        raise IneligibleReferral("Text messages were chosen but no phone number was given.", "person.contact.phone")
+        raise IneligibleReferral(
+            "Text messages were chosen but no phone number was given.", "person.contact.phone", "phone-missing"
+        )
 
 
 def new_person(new: NewReferral) -> Person:

@@ -14,9 +14,10 @@ from sqlalchemy.engine import Connection
 
 from peerlink.db import UTCDateTime, new_metadata
 from referrals.domain.advocacy import AdvocacyIssue
+from referrals.domain.figures import TRIAGE_DUE_WITHIN
 from referrals.domain.intake import Consent, ContactDetails, Identity, Person, Preferences
 from referrals.domain.outcomes import CheckIn
-from referrals.domain.workflow import Action, Referral, Status, Transition
+from referrals.domain.workflow import OPEN, Action, Referral, Status, Transition
 
 metadata = new_metadata()
 
@@ -274,6 +275,8 @@ class ReferralFilter:
     need: str | None = None
     received_from: date | None = None
     received_to: date | None = None
+    triage_overdue: bool | None = None
+    consent_review_due: bool | None = None
     sort: str = "-received_at"
     limit: int = 50
     offset: int = 0
@@ -300,6 +303,18 @@ def list_referrals(conn: Connection, query: ReferralFilter) -> tuple[list[Referr
         conditions.append(
             referrals.c.received_at < datetime.combine(query.received_to + timedelta(days=1), time(), UTC)
         )
+    if query.triage_overdue is not None:
+        overdue = sa.and_(
+            referrals.c.status == Status.RECEIVED.value,
+            referrals.c.received_at < datetime.now(UTC) - TRIAGE_DUE_WITHIN,
+        )
+        conditions.append(overdue if query.triage_overdue else sa.not_(overdue))
+    if query.consent_review_due is not None:
+        due = sa.and_(
+            referrals.c.status.in_([s.value for s in OPEN]),
+            referrals.c.consent_review_on <= datetime.now(UTC).date(),
+        )
+        conditions.append(due if query.consent_review_due else sa.not_(sa.func.coalesce(due, sa.false())))
     column = SORTABLE[query.sort.lstrip("-")]
     order = column.desc().nulls_last() if query.sort.startswith("-") else column.asc().nulls_last()
     rows = conn.execute(
@@ -315,6 +330,12 @@ def _has_need(dialect: str, need: str) -> Any:
         return referrals.c.support_needs.cast(postgresql.JSONB).contains([need])
     each = sa.func.json_each(referrals.c.support_needs).table_valued("value")
     return sa.exists(sa.select(1).select_from(each).where(each.c.value == need))
+
+
+def referrals_received(conn: Connection, since: datetime, until: datetime) -> list[Referral]:
+    """A cohort: the referrals received in [since, until)."""
+    rows = conn.execute(sa.select(referrals).where(referrals.c.received_at >= since, referrals.c.received_at < until))
+    return [_referral(row) for row in rows]
 
 
 def accepted_referrals(conn: Connection) -> list[Referral]:

@@ -1,5 +1,5 @@
 """The referrals HTTP API: one module per resource."""
 
-from referrals.api import people, referrals, waiting_list
+from referrals.api import figures, people, referrals, waiting_list
 
-BLUEPRINTS = [referrals.blueprint, people.blueprint, waiting_list.blueprint]
+BLUEPRINTS = [referrals.blueprint, figures.blueprint, people.blueprint, waiting_list.blueprint]

@@ -145,6 +145,12 @@ class ReferralQuery(Schema):
     need = fields.String(validate=validate.OneOf(SUPPORT_NEEDS))
     received_from = fields.Date()
     received_to = fields.Date()
+    triage_overdue = fields.Boolean(
+        metadata={"description": "Received and not triaged for more than 14 days (or, false, the rest)."}
+    )
+    consent_review_due = fields.Boolean(
+        metadata={"description": "Referred at 16 or 17, now 18: consent to be asked for again."}
+    )
     sort = fields.String(
         load_default="-received_at",
         validate=validate.OneOf(["received_at", "-received_at", "accepted_at", "-accepted_at", "status", "-status"]),
@@ -319,3 +325,35 @@ class ScaleOut(Schema):
     minimum = fields.Integer()
     maximum = fields.Integer()
     items = fields.List(fields.Nested(ScaleItemOut))
+
+
+# Figures ------------------------------------------------------------------------------------
+
+
+class FiguresQuery(Schema):
+    received_from = fields.Date(metadata={"description": "First day of the cohort (default: a year ago)."})
+    received_to = fields.Date(metadata={"description": "Last day of the cohort (default: today)."})
+
+
+class WaitOut(Schema):
+    count = fields.Integer()
+    median_days = fields.Float(allow_none=True)
+    p90_days = fields.Float(allow_none=True)
+
+
+class FiguresOut(Schema):
+    received_from = fields.Date()
+    received_to = fields.Date()
+    received = fields.Integer()
+    accepted = fields.Integer()
+    declined = fields.Integer()
+    withdrawn_before_triage = fields.Integer()
+    acceptance_rate = fields.Float(allow_none=True, metadata={"description": "Accepted of those triaged."})
+    median_days_to_triage = fields.Float(allow_none=True)
+    awaiting_triage = fields.Integer()
+    triage_overdue = fields.Integer(metadata={"description": "Waiting for triage for more than 14 days."})
+    matched = fields.Integer()
+    wait_for_a_mentor = fields.Nested(WaitOut, metadata={"description": "Days from acceptance to a match."})
+    wait_by_source = fields.Dict(keys=fields.String(), values=fields.Nested(WaitOut))
+    disengaged = fields.Integer(metadata={"description": "Closed with the outcome 'disengaged'."})
+    consent_reviews_due = fields.Integer()

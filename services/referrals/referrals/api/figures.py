@@ -24,9 +24,12 @@ class Figures(MethodView):
     @blueprint.arguments(schemas.FiguresQuery, location="query")
     @blueprint.response(200, schemas.FiguresOut)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """For the referrals received between two days (default: the last year): how quickly
+        """The site's figures for a cohort of referrals.
+
+        For the referrals received between two days (default: the last year): how quickly
         triage answers and how many are accepted, how long people wait for a mentor (overall
-        and by who referred them), what is overdue, whose consent is to be asked again."""
+        and by who referred them), what is overdue, whose consent is to be asked again.
+        """
         now = datetime.now(UTC)
         last: date = query.get("received_to") or now.date()
         first: date = query.get("received_from") or last - timedelta(days=365)

@@ -84,9 +84,11 @@ class PersonById(MethodView):
     @requires("coordinator")
     @blueprint.response(204)
     def delete(self, person_id: uuid.UUID) -> None:
-        """Erase the person's personal data (right to erasure); counts stay, `person.erased` tells
-        the other services to erase theirs. Open referrals are withdrawn first. Erasing twice is
-        harmless."""
+        """Erase the person's personal data (the right to erasure).
+
+        Counts stay; `person.erased` tells the other services to erase theirs. Open referrals
+        are withdrawn first. Erasing twice is harmless.
+        """
         principal = current_principal()
         try:
             with service().unit_of_work() as uow:

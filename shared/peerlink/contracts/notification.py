@@ -4,7 +4,13 @@ address, no body, only the kind of message, the channel and the language)."""
 from marshmallow import Schema, fields, validate
 
 from peerlink.contracts.catalogue import Channel, EventType
-from peerlink.contracts.vocabulary import LANGUAGES, MESSAGE_CHANNELS, MESSAGE_KINDS, NOTIFICATION_FAILURE_REASONS
+from peerlink.contracts.vocabulary import (
+    LANGUAGES,
+    MESSAGE_AUDIENCES,
+    MESSAGE_CHANNELS,
+    MESSAGE_KINDS,
+    NOTIFICATION_FAILURE_REASONS,
+)
 
 _DELIVERY = "c9d0e1f2-a3b4-4c5d-8e6f-7a8b9c0d1e2f"
 
@@ -20,6 +26,19 @@ class _Delivery(Schema):
         metadata={"description": "Languages in order: both, Welsh first, when the preference is unknown."},
     )
     attempts = fields.Integer(required=True, validate=validate.Range(min=0))
+    # Added after v1 was first published (optional, so the version stays).
+    audience = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.OneOf(MESSAGE_AUDIENCES),
+        metadata={"description": "Who the message was for: a person referred in, a mentor, a guest, a coordinator."},
+    )
+    segments = fields.Integer(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={"description": "SMS only: the parts the text was billed as (GSM-7 160/153, UCS-2 70/67)."},
+    )
 
 
 class NotificationSentV1(_Delivery):
@@ -44,6 +63,8 @@ NOTIFICATION_SENT = EventType(
         "channel": "email",
         "languages": ["cy"],
         "attempts": 1,
+        "audience": "person",
+        "segments": None,
         "sent_at": "2026-11-20T15:31:02Z",
     },
 )
@@ -60,6 +81,8 @@ NOTIFICATION_FAILED = EventType(
         "channel": "sms",
         "languages": ["cy", "en"],
         "attempts": 5,
+        "audience": "guest",
+        "segments": 2,
         "reason": "attempts-exhausted",
         "failed_at": "2026-11-30T10:00:00Z",
     },

@@ -147,6 +147,13 @@ NOTIFICATION_FAILURE_REASONS = (
     "other",
 )
 
+# Notifications: added by the notifications service (additive only) ---------------------------
+# Coordinators' own messages: one per new referral (or a daily digest of them, by choice).
+MESSAGE_KINDS = (*MESSAGE_KINDS, "referral-received-coordinator")
+
+# Who a message was for, as notification events may say.
+MESSAGE_AUDIENCES = ("person", "mentor", "guest", "coordinator")
+
 ADVOCACY_CATEGORIES = (
     "housing",
     "benefits",
@@ -191,3 +198,9 @@ def age_band(age_in_years: int) -> str:
         if age_in_years <= upper:
             return band
     return "65+"
+
+
+# Matching, added with the matching service (additive) -------------------------------------
+
+# Why a proposed match was withdrawn before anyone decided on it: events overtook it.
+MATCH_CANCEL_REASONS = ("referral-withdrawn", "referral-closed", "person-erased", "mentor-paused", "mentor-left")

@@ -1,13 +1,21 @@
 """Match events, published by matching; referrals follows them to move its workflow.
 
 A match is proposed (by a coordinator, a whole-group run or a re-match), then confirmed or
-declined; a confirmed match ends with a reason. Only confirmation and ending change a referral.
+declined; a confirmed match ends with a reason. A proposal that events overtook (the referral
+withdrawn or closed, the person erased, the mentor paused or left) is cancelled: nobody
+declined it. Only confirmation and ending change a referral.
 """
 
 from marshmallow import Schema, fields, validate
 
 from peerlink.contracts.catalogue import Channel, EventType
-from peerlink.contracts.vocabulary import MATCH_DECLINE_REASONS, MATCH_DECLINED_BY, MATCH_END_REASONS, MATCH_METHODS
+from peerlink.contracts.vocabulary import (
+    MATCH_CANCEL_REASONS,
+    MATCH_DECLINE_REASONS,
+    MATCH_DECLINED_BY,
+    MATCH_END_REASONS,
+    MATCH_METHODS,
+)
 
 _MATCH = "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f"
 _REFERRAL = "5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11"
@@ -43,6 +51,14 @@ class MatchDeclinedV1(_MatchEvent):
 class MatchEndedV1(_MatchEvent):
     reason = fields.String(required=True, validate=validate.OneOf(MATCH_END_REASONS))
     ended_at = fields.AwareDateTime(required=True, format="iso")
+    never_pair_again = fields.Boolean(
+        load_default=False, metadata={"description": "The pair must never be proposed again."}
+    )
+
+
+class MatchCancelledV1(_MatchEvent):
+    reason = fields.String(required=True, validate=validate.OneOf(MATCH_CANCEL_REASONS))
+    cancelled_at = fields.AwareDateTime(required=True, format="iso")
 
 
 _IDS = {"match_id": _MATCH, "referral_id": _REFERRAL, "person_id": _PERSON, "mentor_id": _MENTOR}
@@ -82,7 +98,14 @@ MATCH_ENDED = _match_event(
     "ended",
     MatchEndedV1,
     "A confirmed match ended, with the reason.",
-    {"reason": "mentor-paused", "ended_at": "2026-12-15T10:00:00Z"},
+    {"reason": "mentor-paused", "ended_at": "2026-12-15T10:00:00Z", "never_pair_again": False},
+)
+MATCH_CANCELLED = _match_event(
+    "cancelled",
+    MatchCancelledV1,
+    "A proposed match was withdrawn before anyone decided on it: the referral was withdrawn or closed, "
+    "the person erased, or the mentor paused or left.",
+    {"reason": "referral-withdrawn", "cancelled_at": "2026-11-21T09:00:00Z"},
 )
 
-TYPES = (MATCH_PROPOSED, MATCH_CONFIRMED, MATCH_DECLINED, MATCH_ENDED)
+TYPES = (MATCH_PROPOSED, MATCH_CONFIRMED, MATCH_DECLINED, MATCH_ENDED, MATCH_CANCELLED)

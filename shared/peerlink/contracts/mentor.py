@@ -30,6 +30,11 @@ class _MentorProfile(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(MENTOR_KINDS))
     languages = _codes(LANGUAGES, required=True, validate=validate.Length(min=1))
     lived_experience = _codes(SUPPORT_NEEDS, required=True)
+    skills = _codes(
+        SUPPORT_NEEDS,
+        load_default=list,
+        metadata={"description": "Needs the mentor is trained or experienced to help with, beyond lived experience."},
+    )
     interests = _codes(INTERESTS, required=True)
     availability = _codes(AVAILABILITY_SLOTS, required=True)
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=20))
@@ -72,6 +77,7 @@ _PROFILE = {
     "kind": "volunteer",
     "languages": ["cy", "en"],
     "lived_experience": ["alcohol", "mental-health"],
+    "skills": ["housing"],
     "interests": ["art", "walking"],
     "availability": ["tue-pm", "thu-am"],
     "capacity": 3,

@@ -3,7 +3,8 @@
 A participant registers by ``person_id``; a public guest by a ``guest_id`` whose name and
 email travel only on ``peerlink.private`` (``guest-contact.recorded``). Exactly one of the
 two is set. ``starts_at`` lets a consumer (reminders) act without waiting for the event's
-own message.
+own message. A participant may be booked together with their peer mentor: ``mentor_id``
+(matching's id) rides on the participant's registration and is counted in its ``places``.
 """
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -23,6 +24,11 @@ class _Registration(Schema):
     guest_id = fields.UUID(allow_none=True, load_default=None)
     places = fields.Integer(load_default=1, validate=validate.Range(min=1, max=20))
     starts_at = fields.AwareDateTime(required=True, format="iso")
+    mentor_id = fields.UUID(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "The participant's peer mentor, booked on the same registration (counted in places)."},
+    )
 
     @validates_schema
     def _one_registrant(self, data: dict[str, object], **kwargs: object) -> None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from peerlink import context
-from peerlink.contracts import EventType
+from peerlink.contracts import EVENTS_EXCHANGE, SITE_ONLY_EXCHANGE, EventType
 from peerlink.db import insert_for, write_connection
 from peerlink.envelope import Envelope, new_event_id
 from peerlink.tables import aggregate_sequences, outbox
@@ -44,8 +44,13 @@ def emit(
     causation_id: str | None = None,
     correlation_id: str | None = None,
     now: datetime | None = None,
+    site_only: bool = False,
 ) -> Envelope:
-    """Write one event into the outbox within ``conn``'s open transaction."""
+    """Write one event into the outbox within ``conn``'s open transaction.
+
+    ``site_only`` keeps a pseudonymous event at the site (``peerlink.site-only``): an event
+    about a person who did not agree to be counted in the central office's figures.
+    """
     wire_data = event_type.dump(data)
     subject = str(subject)
     envelope = Envelope(
@@ -69,7 +74,9 @@ def emit(
         {
             "event_id": envelope.id,
             "event_type": envelope.type,
-            "exchange": event_type.exchange,
+            "exchange": SITE_ONLY_EXCHANGE
+            if site_only and event_type.exchange == EVENTS_EXCHANGE
+            else event_type.exchange,
             "routing_key": event_type.routing_key(producer.site),
             "subject": subject,
             "sequence": envelope.sequence,
@@ -135,7 +142,7 @@ class UnitOfWork:
         self._committed = False
         return self
 
-    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any]) -> Envelope:
+    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any], site_only: bool = False) -> Envelope:
         envelope = emit(
             self.connection,
             self.producer,
@@ -144,6 +151,7 @@ class UnitOfWork:
             data=data,
             causation_id=self.causation_id,
             correlation_id=self.correlation_id,
+            site_only=site_only,
         )
         self.emitted.append(envelope)
         return envelope

@@ -62,7 +62,7 @@ class HandlerContext:
     producer: Producer
     event: Event
 
-    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any]) -> Envelope:
+    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any], site_only: bool = False) -> Envelope:
         return emit(
             self.connection,
             self.producer,
@@ -71,6 +71,7 @@ class HandlerContext:
             data=data,
             causation_id=self.event.id,
             correlation_id=self.event.correlation_id,
+            site_only=site_only,
         )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import amqp
 
-from peerlink.contracts import EVENTS_EXCHANGE, PRIVATE_EXCHANGE
+from peerlink.contracts import EVENTS_EXCHANGE, PRIVATE_EXCHANGE, SITE_ONLY_EXCHANGE
 
 # Headers a consumer adds on the way to its retry and parking queues.
 ATTEMPT = "x-peerlink-attempt"
@@ -51,14 +51,25 @@ def at_least_once_dead_letter(routing_key: str, exchange: str = "") -> dict[str,
 
 
 def declare_exchanges(channel: amqp.Channel) -> None:
-    """The two topic exchanges; anything they cannot route is kept, not dropped."""
+    """The topic exchanges; anything they cannot route is kept, not dropped."""
     channel.exchange_declare(UNROUTED_EXCHANGE, "fanout", durable=True, auto_delete=False)
     channel.queue_declare(UNROUTED_QUEUE, durable=True, auto_delete=False, arguments=quorum_arguments())
     channel.queue_bind(UNROUTED_QUEUE, UNROUTED_EXCHANGE, "")
-    for exchange in (EVENTS_EXCHANGE, PRIVATE_EXCHANGE):
+    for exchange in (EVENTS_EXCHANGE, SITE_ONLY_EXCHANGE, PRIVATE_EXCHANGE):
         channel.exchange_declare(
             exchange, "topic", durable=True, auto_delete=False, arguments={"alternate-exchange": UNROUTED_EXCHANGE}
         )
+
+
+def site_bindings(bindings: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A consumer at a site hears the pseudonymous events whether or not they go to the central
+    office: every binding on ``peerlink.events`` is made on ``peerlink.site-only`` too."""
+    found = []
+    for exchange, routing_key in bindings:
+        found.append((exchange, routing_key))
+        if exchange == EVENTS_EXCHANGE:
+            found.append((SITE_ONLY_EXCHANGE, routing_key))
+    return found
 
 
 def format_delay(seconds: float) -> str:
@@ -105,7 +116,7 @@ class ConsumerQueues:
                 **{"x-delivery-limit": DELIVERY_LIMIT}, **at_least_once_dead_letter(self.parked)
             ),
         )
-        for exchange, routing_key in sorted(set(bindings)):
+        for exchange, routing_key in sorted(set(site_bindings(bindings))):
             channel.queue_bind(self.inbox, exchange, routing_key)
         for attempt, delay in enumerate(self.retry_delays, start=1):
             channel.queue_declare(

@@ -39,7 +39,7 @@ class Transaction(Protocol):
 
     connection: Connection
 
-    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any]) -> Any: ...
+    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any], site_only: bool = False) -> Any: ...
 
 
 class NotFound(LookupError):
@@ -131,7 +131,12 @@ def take_referral(
         duplicate_of=open_one.id if open_one else None,
     )
     store.add_referral(conn, referral, idempotency=idempotency)
-    tx.emit(REFERRAL_RECEIVED, subject=str(referral.id), data=events.received(referral, person))
+    tx.emit(
+        REFERRAL_RECEIVED,
+        subject=str(referral.id),
+        data=events.received(referral, person),
+        site_only=not referral.consent.counted_in_figures,
+    )
     tx.emit(CONTACT_RECORDED, subject=str(person.id), data=events.contact(person))
     return Taken(referral, person)
 
@@ -176,7 +181,7 @@ def _transition(
     store.save_referral(tx.connection, moved)
     store.add_transition(tx.connection, transition)
     event_type, data = _event_for(tx, moved, transition, previous_match)
-    tx.emit(event_type, subject=str(moved.id), data=data)
+    tx.emit(event_type, subject=str(moved.id), data=data, site_only=not moved.consent.counted_in_figures)
     return moved
 
 
@@ -239,7 +244,12 @@ def open_advocacy_issue(
         person_id, store.issues_of(tx.connection, person_id), category=category, summary=summary, now=now
     )
     store.add_issue(tx.connection, issue)
-    tx.emit(ADVOCACY_OPENED, subject=str(issue.id), data=events.advocacy_opened(issue))
+    tx.emit(
+        ADVOCACY_OPENED,
+        subject=str(issue.id),
+        data=events.advocacy_opened(issue),
+        site_only=not _counted(tx, person_id),
+    )
     return issue
 
 
@@ -252,7 +262,12 @@ def resolve_advocacy_issue(
         raise NotFound(f"No advocacy issue {issue_id} for this person.")
     resolved = advocacy.resolve(issue, resolution=resolution, now=now)
     store.save_issue(tx.connection, resolved)
-    tx.emit(ADVOCACY_RESOLVED, subject=str(issue.id), data=events.advocacy_resolved(resolved))
+    tx.emit(
+        ADVOCACY_RESOLVED,
+        subject=str(issue.id),
+        data=events.advocacy_resolved(resolved),
+        site_only=not _counted(tx, person_id),
+    )
     return resolved
 
 
@@ -281,7 +296,12 @@ def record_check_in(
         now=now,
     )
     store.add_check_in(tx.connection, check_in)
-    tx.emit(OUTCOME_RECORDED, subject=str(check_in.id), data=events.outcome_recorded(check_in, progress, scale))
+    tx.emit(
+        OUTCOME_RECORDED,
+        subject=str(check_in.id),
+        data=events.outcome_recorded(check_in, progress, scale),
+        site_only=not referral.consent.counted_in_figures,
+    )
     return check_in, progress
 
 
@@ -292,11 +312,18 @@ def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime, actor:
     """Withdraw what is open, then erase everything personal; the counts stay."""
     person = _person(tx, person_id, for_update=True)
     erased = erasure.erase(person, now)
+    counted = _counted(tx, person_id)
     for referral in store.referrals_of(tx.connection, person_id):
         if referral.is_open:
             _transition(tx, referral, Action.WITHDRAW, at=now, actor=actor, reason="by-person")
     store.erase_person_data(tx.connection, erased)
-    tx.emit(PERSON_ERASED, subject=str(person_id), data=events.person_erased(person_id, now))
+    tx.emit(PERSON_ERASED, subject=str(person_id), data=events.person_erased(person_id, now), site_only=not counted)
+
+
+def _counted(tx: Transaction, person_id: uuid.UUID) -> bool:
+    """Whether the person's newest referral lets the central office count them."""
+    mine = store.referrals_of(tx.connection, person_id)
+    return bool(mine) and mine[-1].consent.counted_in_figures
 
 
 def _person(tx: Transaction, person_id: uuid.UUID, *, for_update: bool = False) -> intake.Person:

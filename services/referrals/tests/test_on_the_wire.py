@@ -84,3 +84,28 @@ def test_nothing_personal_of_anyone_referred_reaches_the_pseudonymous_exchange(
     # Contact details went to the private exchange only, where notifications reads them.
     emails = {json.loads(m.body)["data"]["email"] for m in on_private}
     assert emails == {"person1@example.org", "person2@example.org", "person3@example.org"}
+
+
+def test_someone_not_counted_centrally_has_their_events_kept_at_the_site(client, tokens, engine, create, act, someone):
+    counted = create(someone(1))
+    private_person = someone(2)
+    private_person["consent"] = {**private_person["consent"], "counted_in_figures": False}
+    kept = create(private_person)
+    act(kept["id"], "accept")
+    client.post(
+        f"/people/{kept['person_id']}/advocacy-issues",
+        json={"category": "debt", "summary": "x"},
+        headers=tokens.header(),
+    )
+    act(counted["id"], "accept")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox.c.exchange, outbox.c.event_type, outbox.c.body)).all()
+    kept_at_site = {(row.event_type) for row in rows if row.exchange == "peerlink.site-only"}
+    assert kept_at_site == {
+        "peerlink.referral.received.v1",
+        "peerlink.referral.accepted.v1",
+        "peerlink.advocacy.opened.v1",
+    }
+    assert all(kept["person_id"] in row.body for row in rows if row.exchange == "peerlink.site-only")
+    assert not any(kept["person_id"] in row.body for row in rows if row.exchange == "peerlink.events")
+    assert sum(1 for row in rows if row.exchange == "peerlink.events") == 2  # the counted person's two

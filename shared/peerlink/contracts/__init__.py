@@ -25,6 +25,7 @@ from peerlink.contracts.attendance import ATTENDANCE_RECORDED
 from peerlink.contracts.catalogue import (
     EVENTS_EXCHANGE,
     PRIVATE_EXCHANGE,
+    SITE_ONLY_EXCHANGE,
     Catalogue,
     Channel,
     ContractViolation,
@@ -110,6 +111,7 @@ __all__ = [
     "REGISTRATION_PROMOTED",
     "REGISTRATION_WAITLISTED",
     "SALE_RECORDED",
+    "SITE_ONLY_EXCHANGE",
     "Catalogue",
     "Channel",
     "ContractViolation",

@@ -20,6 +20,9 @@ from peerlink.envelope import flatten_errors
 
 EVENTS_EXCHANGE = "peerlink.events"
 PRIVATE_EXCHANGE = "peerlink.private"
+# The same pseudonymous events about people who did not agree to be counted in the central
+# figures: consumers at the site bind here too, the link to the central office does not.
+SITE_ONLY_EXCHANGE = "peerlink.site-only"
 
 # Field names that would make an event personal. Checked on every schema of the
 # pseudonymous exchange, nested schemas included.

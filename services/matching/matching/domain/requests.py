@@ -1,0 +1,123 @@
+"""Match requests: what matching holds of a person waiting for a mentor, and nothing more.
+
+One request per referral (its id is the referral's id): needs, interests, weekly times,
+language and preferences, from ``referral.accepted``. It waits, is proposed a mentor, is
+matched; a match that ends puts it back to waiting; the referral's end closes it.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+
+class RequestStatus(enum.StrEnum):
+    WAITING = "waiting"
+    PROPOSED = "proposed"
+    MATCHED = "matched"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+    ERASED = "erased"
+
+
+LIVE = frozenset({RequestStatus.WAITING, RequestStatus.PROPOSED, RequestStatus.MATCHED})
+
+
+@dataclass(frozen=True)
+class MatchRequest:
+    id: uuid.UUID  # the referral's id
+    person_id: uuid.UUID
+    site: str
+    support_needs: tuple[str, ...]
+    interests: tuple[str, ...]
+    availability: tuple[str, ...]
+    preferred_language: str
+    mentor_gender: str
+    welsh_speaking_mentor: bool
+    priority: bool
+    reentry: bool
+    accepted_at: datetime
+    waiting_since: datetime
+    status: RequestStatus = RequestStatus.WAITING
+    # Back in the queue because their mentor paused or left: urgent, and a re-match is due.
+    requeued_from_mentor: uuid.UUID | None = None
+    rematch_due: bool = False
+    current_match_id: uuid.UUID | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def referral_id(self) -> uuid.UUID:
+        return self.id
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority or self.requeued_from_mentor is not None
+
+    def days_waiting(self, today: date) -> int:
+        return max(0, (today - self.waiting_since.date()).days)
+
+
+def accepted(
+    existing: MatchRequest | None,
+    *,
+    referral_id: uuid.UUID,
+    person_id: uuid.UUID,
+    site: str,
+    profile: dict[str, object],
+    at: datetime,
+) -> MatchRequest | None:
+    """The request after ``referral.accepted``; None when there is nothing to change."""
+    fields = {
+        "support_needs": tuple(dict.fromkeys(profile["support_needs"])),  # type: ignore[call-overload]
+        "interests": tuple(dict.fromkeys(profile["interests"])),  # type: ignore[call-overload]
+        "availability": tuple(dict.fromkeys(profile["availability"])),  # type: ignore[call-overload]
+        "preferred_language": profile["preferred_language"],
+        "mentor_gender": profile["mentor_gender"],
+        "welsh_speaking_mentor": profile["welsh_speaking_mentor"],
+        "priority": profile["priority"],
+        "reentry": profile["reentry"],
+    }
+    if existing is None:
+        return MatchRequest(
+            id=referral_id,
+            person_id=person_id,
+            site=site,
+            accepted_at=at,
+            waiting_since=at,
+            updated_at=at,
+            **fields,  # type: ignore[arg-type]
+        )
+    if existing.status is RequestStatus.ERASED:
+        return None
+    if existing.status in (RequestStatus.WITHDRAWN, RequestStatus.CLOSED):
+        # Re-entry without a new triage: waiting again from now.
+        return replace(
+            existing,
+            status=RequestStatus.WAITING,
+            accepted_at=at,
+            waiting_since=at,
+            requeued_from_mentor=None,
+            rematch_due=False,
+            current_match_id=None,
+            updated_at=at,
+            **fields,  # type: ignore[arg-type]
+        )
+    # The same referral accepted again while live: its profile may have changed, its place is kept.
+    return replace(existing, updated_at=at, **fields)  # type: ignore[arg-type]
+
+
+def waiting_again(
+    request: MatchRequest, at: datetime, *, from_mentor: uuid.UUID | None = None, rematch: bool = False
+) -> MatchRequest:
+    """Back in the queue after a match ended or a proposal fell through."""
+    return replace(
+        request,
+        status=RequestStatus.WAITING,
+        current_match_id=None,
+        waiting_since=at if request.status is RequestStatus.MATCHED else request.waiting_since,
+        requeued_from_mentor=from_mentor or request.requeued_from_mentor,
+        rematch_due=rematch,
+        updated_at=at,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import amqp
 import click
@@ -86,3 +87,89 @@ def catalogue(target: Path | None) -> None:
         return
     target.write_text(catalogue_doc.replace_section(target.read_text(), section))
     click.echo(f"event catalogue written into {target}")
+
+
+@main.group(help="The link from a site to the central office (a shovel on the site's broker).")
+def central() -> None:
+    pass
+
+
+def _site_url(site: str, url: str | None) -> str:
+    if not SITE_SLUG.match(site):
+        raise click.BadParameter(f"{site!r} is not a site slug", param_hint="--site")
+    return url or default_amqp_url(site)
+
+
+def _management(url: str | None, amqp_url: str) -> ManagementApi:
+    return ManagementApi(url) if url else ManagementApi.for_amqp_url(amqp_url)
+
+
+@central.command("link", help="Forward the site's peerlink.events to the central office (idempotent).")
+@click.option("--site", required=True)
+@click.option("--site-amqp-url", default=None, help="The site's broker and vhost. Default: the site's vhost here.")
+@click.option("--central-amqp-url", default=None, help="Where the shovel delivers. Default: vhost 'central' here.")
+@click.option("--site-management-url", default=None, help="Default: port 15672 of the site's AMQP host.")
+@click.option(
+    "--central-management-url",
+    default=None,
+    help="Also prepare the central vhost and exchanges through this API (default: when on the same host).",
+)
+def central_link(
+    site: str,
+    site_amqp_url: str | None,
+    central_amqp_url: str | None,
+    site_management_url: str | None,
+    central_management_url: str | None,
+) -> None:
+    from peerlink import central as central_link_module
+
+    site_url = _site_url(site, site_amqp_url)
+    central_url = central_amqp_url or default_amqp_url("central")
+    same_host = urlsplit(site_url).hostname == urlsplit(central_url).hostname
+    central_management = (
+        ManagementApi(central_management_url)
+        if central_management_url
+        else (ManagementApi.for_amqp_url(central_url) if same_host else None)
+    )
+    try:
+        vhost = central_link_module.link(
+            site_url,
+            central_url,
+            site_management=_management(site_management_url, site_url),
+            central_management=central_management,
+        )
+    except central_link_module.LinkError as exc:
+        click.echo(f"peerlink central link: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"site {site}: peerlink.events of vhost {vhost!r} now goes to {central_url.split('@')[-1]} "
+        f"through queue {central_link_module.OUTBOUND_QUEUE!r} and shovel {central_link_module.SHOVEL!r}"
+    )
+
+
+@central.command("unlink", help="Stop forwarding; the site's events wait in its queue until linked again.")
+@click.option("--site", required=True)
+@click.option("--site-amqp-url", default=None)
+@click.option("--site-management-url", default=None)
+def central_unlink(site: str, site_amqp_url: str | None, site_management_url: str | None) -> None:
+    from peerlink import central as central_link_module
+
+    site_url = _site_url(site, site_amqp_url)
+    removed = central_link_module.unlink(site_url, _management(site_management_url, site_url))
+    click.echo(f"site {site}: link {'removed' if removed else 'was not there'}; events wait at the site")
+
+
+@central.command("status", help="Whether the link runs and how many events wait at the site.")
+@click.option("--site", required=True)
+@click.option("--site-amqp-url", default=None)
+@click.option("--site-management-url", default=None)
+def central_status(site: str, site_amqp_url: str | None, site_management_url: str | None) -> None:
+    from peerlink import central as central_link_module
+
+    site_url = _site_url(site, site_amqp_url)
+    found = central_link_module.status(site_url, _management(site_management_url, site_url))
+    waiting = "unknown" if found.waiting is None else str(found.waiting)
+    detail = f" ({found.detail})" if found.detail else ""
+    click.echo(f"site {site}: link {found.state}{detail}; {waiting} events waiting at the site")
+    if found.state != "running":
+        sys.exit(1)

@@ -29,7 +29,7 @@ class ManagementApi:
         password = unquote(parts.password or "guest")
         return cls(f"http://{quote(user, safe='')}:{quote(password, safe='')}@{parts.hostname}:{port}")
 
-    def _client(self) -> httpx.Client:
+    def client(self) -> httpx.Client:
         parts = urlsplit(self.url)
         base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}"
         return httpx.Client(
@@ -37,7 +37,7 @@ class ManagementApi:
         )
 
     def ensure_vhost(self, vhost: str, user: str = "guest") -> None:
-        with self._client() as client:
+        with self.client() as client:
             client.put(f"/api/vhosts/{quote(vhost, safe='')}").raise_for_status()
             client.put(
                 f"/api/permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
@@ -45,14 +45,14 @@ class ManagementApi:
             ).raise_for_status()
 
     def delete_vhost(self, vhost: str) -> None:
-        with self._client() as client:
+        with self.client() as client:
             response = client.delete(f"/api/vhosts/{quote(vhost, safe='')}")
             if response.status_code not in (204, 404):
                 response.raise_for_status()
 
     def reachable(self) -> bool:
         try:
-            with self._client() as client:
+            with self.client() as client:
                 return client.get("/api/overview").status_code == 200
         except httpx.HTTPError:
             return False

@@ -110,6 +110,28 @@ def broker() -> Iterator[Broker]:
 
 
 @pytest.fixture
+def new_vhost(broker: Broker) -> Iterator[Callable[[str], str]]:
+    """A factory of fresh vhosts (a site, the central office), each deleted afterwards."""
+    from peerlink.broker_admin import ManagementApi
+
+    api = ManagementApi(broker.management_url)
+    user = urlsplit(broker.root_url).username or "guest"
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        vhost = f"test-{name}-{uuid.uuid4().hex[:8]}"
+        api.ensure_vhost(vhost, user)
+        made.append(vhost)
+        return broker.vhost_url(vhost)
+
+    try:
+        yield make
+    finally:
+        for vhost in made:
+            api.delete_vhost(vhost)
+
+
+@pytest.fixture
 def amqp_url(broker: Broker) -> Iterator[str]:
     """A fresh vhost for this test alone, deleted afterwards."""
     from peerlink.broker_admin import ManagementApi

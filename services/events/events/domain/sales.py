@@ -1,0 +1,295 @@
+"""The artwork ledger: artworks credited as their artist agreed, auction lots and bids, sales
+in integer pence split between the artist and the scheme.
+
+- Credit: the artist's name only with their consent; otherwise a pseudonym or "anonymous".
+  The name is personal data: it is shown on the site's own pages and API, never on the wire.
+- The split is agreed per artwork (``artist_share_percent``); the artist's share is rounded to
+  the nearest penny (a half penny to the artist) and the scheme has the rest, so the two always
+  add up to the amount. A sale without an artwork (a donation, a raffle) is all the scheme's.
+- Cards are sold by quantity from a print run; the original artwork is sold once.
+- An auction lot takes bids, each higher than the last (silent: bidders are paddle numbers);
+  closing it sells the artwork to the highest bid if it meets the reserve.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from events.domain.schedule import ArtEvent
+
+
+class Credit(StrEnum):
+    NAME = "name"
+    PSEUDONYM = "pseudonym"
+    ANONYMOUS = "anonymous"
+
+
+class ArtworkStatus(StrEnum):
+    AVAILABLE = "available"
+    SOLD = "sold"
+    WITHDRAWN = "withdrawn"
+
+
+class LotStatus(StrEnum):
+    OPEN = "open"
+    SOLD = "sold"
+    UNSOLD = "unsold"
+    WITHDRAWN = "withdrawn"
+
+
+ANONYMOUS = {"cy": "Artist dienw", "en": "Anonymous artist"}
+SINGLE_ITEM_KINDS = ("auction-lot", "artwork", "live-painting", "donation")
+
+
+class SaleRefused(Exception):
+    """Not possible in the state things are in (409)."""
+
+
+class InvalidSale(ValueError):
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Artwork:
+    id: uuid.UUID
+    group_id: uuid.UUID | None
+    artist_person_id: uuid.UUID | None
+    credit: Credit
+    artist_name: str | None  # shown only with credit "name"; personal, never on the wire
+    pseudonym: str | None
+    title: str
+    medium: str | None
+    artist_share_percent: int
+    print_run: int | None  # cards printed of this design
+    cards_sold: int
+    status: ArtworkStatus
+    created_at: datetime
+    consent_recorded_at: datetime | None = None
+
+    def credit_line(self, language: str) -> str:
+        if self.credit is Credit.NAME and self.artist_name:
+            return self.artist_name
+        if self.credit is Credit.PSEUDONYM and self.pseudonym:
+            return self.pseudonym
+        return ANONYMOUS[language]
+
+    @property
+    def cards_left(self) -> int | None:
+        return None if self.print_run is None else self.print_run - self.cards_sold
+
+
+def new_artwork(
+    *,
+    group_id: uuid.UUID | None,
+    artist_person_id: uuid.UUID | None,
+    credit: str,
+    artist_name: str | None,
+    pseudonym: str | None,
+    title: str,
+    medium: str | None,
+    artist_share_percent: int,
+    print_run: int | None,
+    now: datetime,
+) -> Artwork:
+    chosen = Credit(credit)
+    if chosen is Credit.NAME and not artist_name:
+        raise InvalidSale("Credit by name needs the name the artist agreed to show.", "artist_name")
+    if chosen is Credit.PSEUDONYM and not pseudonym:
+        raise InvalidSale("Credit by pseudonym needs the pseudonym.", "pseudonym")
+    return Artwork(
+        id=uuid.uuid4(),
+        group_id=group_id,
+        artist_person_id=artist_person_id,
+        credit=chosen,
+        # Only what the chosen credit shows is kept: a name not agreed to is not stored at all.
+        artist_name=artist_name if chosen is Credit.NAME else None,
+        pseudonym=pseudonym if chosen is Credit.PSEUDONYM else None,
+        title=title,
+        medium=medium,
+        artist_share_percent=artist_share_percent,
+        print_run=print_run,
+        cards_sold=0,
+        status=ArtworkStatus.AVAILABLE,
+        created_at=now,
+        consent_recorded_at=now if chosen is Credit.NAME else None,
+    )
+
+
+def erase_artist(artwork: Artwork) -> Artwork:
+    """The artist exercised their right to erasure: their name, pseudonym and link go; the work
+    is credited anonymously; an unsold work is withdrawn (its share could no longer be paid)."""
+    return replace(
+        artwork,
+        artist_person_id=None,
+        artist_name=None,
+        pseudonym=None,
+        credit=Credit.ANONYMOUS,
+        consent_recorded_at=None,
+        status=ArtworkStatus.WITHDRAWN if artwork.status is ArtworkStatus.AVAILABLE else artwork.status,
+    )
+
+
+def split(amount_pence: int, artist_share_percent: int) -> tuple[int, int]:
+    """(artist, scheme) in pence: the artist's share rounded half up, the scheme the rest."""
+    artist = (amount_pence * artist_share_percent + 50) // 100
+    return artist, amount_pence - artist
+
+
+@dataclass(frozen=True)
+class Sale:
+    id: uuid.UUID
+    event_id: uuid.UUID
+    group_id: uuid.UUID | None
+    artwork_id: uuid.UUID | None
+    lot_id: uuid.UUID | None
+    kind: str
+    quantity: int
+    unit_price_pence: int
+    amount_pence: int
+    artist_share_pence: int
+    scheme_share_pence: int
+    recorded_at: datetime
+    voided_at: datetime | None = None
+    void_reason: str | None = None
+
+
+def sell(
+    event: ArtEvent,
+    *,
+    kind: str,
+    quantity: int,
+    unit_price_pence: int,
+    artwork: Artwork | None,
+    now: datetime,
+    lot_id: uuid.UUID | None = None,
+) -> tuple[Sale, Artwork | None]:
+    """A sale at ``event``; returns it and the artwork as it is after the sale."""
+    if event.is_cancelled:
+        raise SaleRefused("The event was cancelled.")
+    if kind == "auction-lot" and lot_id is None:
+        raise InvalidSale("An auction lot is sold by closing the lot (POST .../lots/{id}/close).", "kind")
+    if kind in SINGLE_ITEM_KINDS and quantity != 1:
+        raise InvalidSale(f"A {kind} sale is of one item.", "quantity")
+    if kind == "donation" and artwork is not None:
+        raise InvalidSale("A donation is not for an artwork.", "artwork_id")
+    if kind in ("artwork", "auction-lot") and artwork is None:
+        raise InvalidSale(f"A {kind} sale names its artwork.", "artwork_id")
+    sold = artwork
+    if artwork is not None:
+        if kind == "cards":
+            if artwork.cards_left is not None and quantity > artwork.cards_left:
+                raise SaleRefused(f"Only {artwork.cards_left} cards of this design are left of the print run.")
+            sold = replace(artwork, cards_sold=artwork.cards_sold + quantity)
+        else:
+            if artwork.status is not ArtworkStatus.AVAILABLE:
+                raise SaleRefused(f"The artwork is {artwork.status}.")
+            sold = replace(artwork, status=ArtworkStatus.SOLD)
+    amount = quantity * unit_price_pence
+    artist, scheme = split(amount, artwork.artist_share_percent if artwork is not None else 0)
+    sale = Sale(
+        id=uuid.uuid4(),
+        event_id=event.id,
+        group_id=event.group_id,
+        artwork_id=artwork.id if artwork is not None else None,
+        lot_id=lot_id,
+        kind=kind,
+        quantity=quantity,
+        unit_price_pence=unit_price_pence,
+        amount_pence=amount,
+        artist_share_pence=artist,
+        scheme_share_pence=scheme,
+        recorded_at=now,
+    )
+    return sale, sold
+
+
+def void(sale: Sale, *, reason: str, artwork: Artwork | None, now: datetime) -> tuple[Sale, Artwork | None]:
+    """Take a sale back (entered in error, refunded): the cards go back to the print run, the
+    artwork is for sale again. Its amounts leave the totals; the record stays."""
+    if sale.voided_at is not None:
+        raise SaleRefused("The sale was already voided.")
+    restored = artwork
+    if artwork is not None:
+        if sale.kind == "cards":
+            restored = replace(artwork, cards_sold=max(0, artwork.cards_sold - sale.quantity))
+        elif artwork.status is ArtworkStatus.SOLD:
+            restored = replace(artwork, status=ArtworkStatus.AVAILABLE)
+    return replace(sale, voided_at=now, void_reason=reason), restored
+
+
+# Auction lots -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lot:
+    id: uuid.UUID
+    event_id: uuid.UUID
+    artwork_id: uuid.UUID
+    number: int
+    reserve_pence: int | None
+    opening_pence: int | None
+    status: LotStatus
+    created_at: datetime
+    closed_at: datetime | None = None
+    winning_bid_id: uuid.UUID | None = None
+    sale_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Bid:
+    id: uuid.UUID
+    lot_id: uuid.UUID
+    amount_pence: int
+    paddle: str
+    placed_at: datetime
+
+
+def new_lot(
+    event: ArtEvent,
+    artwork: Artwork,
+    *,
+    number: int,
+    reserve_pence: int | None,
+    opening_pence: int | None,
+    open_lot_of_artwork: Lot | None,
+    now: datetime,
+) -> Lot:
+    if event.is_cancelled:
+        raise SaleRefused("The event was cancelled.")
+    if artwork.status is not ArtworkStatus.AVAILABLE:
+        raise SaleRefused(f"The artwork is {artwork.status}.")
+    if open_lot_of_artwork is not None:
+        raise SaleRefused(f"The artwork is already lot {open_lot_of_artwork.number} of an open auction.")
+    if reserve_pence is not None and opening_pence is not None and opening_pence > reserve_pence:
+        raise InvalidSale("The opening bid cannot be above the reserve.", "opening_pence")
+    return Lot(uuid.uuid4(), event.id, artwork.id, number, reserve_pence, opening_pence, LotStatus.OPEN, now)
+
+
+def place_bid(lot: Lot, highest: Bid | None, *, amount_pence: int, paddle: str, now: datetime) -> Bid:
+    if lot.status is not LotStatus.OPEN:
+        raise SaleRefused(f"Lot {lot.number} is closed ({lot.status}).")
+    if lot.opening_pence is not None and amount_pence < lot.opening_pence:
+        raise InvalidSale(f"The opening bid is {lot.opening_pence} pence.", "amount_pence")
+    if highest is not None and amount_pence <= highest.amount_pence:
+        raise InvalidSale(f"A bid must beat the highest so far ({highest.amount_pence} pence).", "amount_pence")
+    return Bid(uuid.uuid4(), lot.id, amount_pence, paddle, now)
+
+
+def close_lot(lot: Lot, highest: Bid | None, now: datetime) -> tuple[Lot, Bid | None]:
+    """The lot closed: sold to ``highest`` if it met the reserve (the returned bid), else unsold."""
+    if lot.status is not LotStatus.OPEN:
+        raise SaleRefused(f"Lot {lot.number} is already closed ({lot.status}).")
+    met = highest is not None and (lot.reserve_pence is None or highest.amount_pence >= lot.reserve_pence)
+    won = highest if met else None
+    closed = replace(
+        lot,
+        status=LotStatus.SOLD if won else LotStatus.UNSOLD,
+        closed_at=now,
+        winning_bid_id=won.id if won else None,
+    )
+    return closed, won

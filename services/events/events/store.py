@@ -1,5 +1,0 @@
-"""The events service's own tables (its domain tables arrive with its issue)."""
-
-from peerlink.db import new_metadata
-
-metadata = new_metadata()

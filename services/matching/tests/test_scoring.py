@@ -140,7 +140,7 @@ def test_the_person_is_never_their_own_mentor_and_a_declined_pairing_is_not_prop
     mentor = a_mentor()
     declined = situation(declined={(request.id, mentor.id): (TODAY, "not-a-fit")})
     assert explain(request, mentor, declined).exclusions[0].reason == (
-        f"This pairing was declined on {TODAY.isoformat()} (not-a-fit)."
+        f"This pairing did not go ahead before (not-a-fit, {TODAY.isoformat()})."
     )
 
 

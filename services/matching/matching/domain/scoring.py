@@ -70,7 +70,7 @@ class Situation:
     loads: Mapping[uuid.UUID, Load] = field(default_factory=dict)
     # (person_id, mentor_id) -> the conflicts declared for that pair
     do_not_match: Mapping[tuple[uuid.UUID, uuid.UUID], Sequence[Conflict]] = field(default_factory=dict)
-    # (request_id, mentor_id) -> (when, why) that pairing was declined
+    # (request_id, mentor_id) -> (when, why) that pairing was declined or ended as not a fit
     declined: Mapping[tuple[uuid.UUID, uuid.UUID], tuple[date, str]] = field(default_factory=dict)
 
     def load(self, mentor_id: uuid.UUID) -> Load:
@@ -192,7 +192,7 @@ def pair_exclusions(request: MatchRequest, mentor: Mentor, situation: Situation)
             found.append(Exclusion("gender", f"The person asked for a {request.mentor_gender} mentor."))
     declined = situation.declined.get((request.id, mentor.id))
     if declined is not None:
-        words = f"This pairing was declined on {declined[0].isoformat()} ({declined[1]})."
+        words = f"This pairing did not go ahead before ({declined[1]}, {declined[0].isoformat()})."
         found.append(Exclusion("declined-before", words))
     return found
 

@@ -66,7 +66,9 @@ def create_service_app(
         readiness=health.ReadinessChecks(engine, settings.amqp_url),
     )
     observability.install(app)
-    TokenAuthenticator(settings.tokens, settings.site).install(app)
+    authenticator = TokenAuthenticator(settings.tokens, settings.site)
+    authenticator.install(app)
+    app.extensions["peerlink.auth"] = authenticator
     app.before_request(_json_bodies_only)
     api = ProblemApi(app)
     app.register_blueprint(health.blueprint)

@@ -14,8 +14,9 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, redirect, request
 from flask_smorest import abort
 
 from peerlink.config import ROLES, TokenEntry
@@ -23,6 +24,9 @@ from peerlink.config import ROLES, TokenEntry
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "_peerlink_public"
+BROWSER_SESSION = "_peerlink_browser_session"
+# Where a page for people in a browser (a dashboard) keeps the token they signed in with.
+SESSION_COOKIE = "peerlink_session"
 # flask-smorest's own blueprint serving /openapi.json.
 PUBLIC_BLUEPRINTS = frozenset({"api-docs"})
 ROLES_ATTR = "_peerlink_roles"
@@ -52,6 +56,18 @@ def public(view: F) -> F:
     """No token needed (health, metrics, the OpenAPI document, public pages)."""
     setattr(view, PUBLIC, True)
     return view
+
+
+def browser_session(login: str) -> Callable[[F], F]:
+    """The page also takes the token from the sign-in cookie (``SESSION_COOKIE``), so that a
+    person can open it in a browser, and sends a browser without one to ``login``; API clients
+    keep sending the bearer header."""
+
+    def mark(view: F) -> F:
+        setattr(view, BROWSER_SESSION, login)
+        return view
+
+    return mark
 
 
 def requires(*roles: str) -> Callable[[F], F]:
@@ -87,11 +103,18 @@ class TokenAuthenticator:
     def install(self, app: Flask) -> None:
         app.before_request(self._check)
 
-    def _check(self) -> None:
+    def _check(self) -> Response | None:
         view = _view_for_request()
         if view is None or getattr(view, PUBLIC, False) or request.blueprint in PUBLIC_BLUEPRINTS:
-            return
+            return None
         header = request.headers.get("Authorization", "")
+        login = getattr(view, BROWSER_SESSION, None)
+        if login and not header:
+            cookie = request.cookies.get(SESSION_COOKIE, "")
+            entry = self.identify(cookie) if cookie else None
+            if entry is None and request.accept_mimetypes.accept_html:
+                return redirect(f"{login}?{urlencode({'next': request.full_path.rstrip('?')})}", code=303)
+            header = f"Bearer {cookie}" if cookie else ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             abort(401, message="A bearer token is required.", headers={"WWW-Authenticate": 'Bearer realm="peerlink"'})
@@ -108,6 +131,7 @@ class TokenAuthenticator:
         if entry.role not in roles:
             abort(403, message=f"The {entry.role} role may not do this.")
         g.peerlink_principal = Principal(entry.role, entry.site, entry.label)
+        return None
 
 
 def _view_for_request() -> Any:

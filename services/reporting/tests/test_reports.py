@@ -1,0 +1,195 @@
+"""The central office's figures: from every site's events to the reports, per site and for
+the network; once per event whatever the duplicates; whatever the order; rebuilt by replay."""
+
+import csv
+import io
+import random
+
+import pytest
+from click.testing import CliRunner
+
+from peerlink.contracts import CATALOGUE, Channel
+from peerlink.testing import assert_migrations_match_models, count_rows
+from reporting import store
+from reporting.app import DEFINITION, main
+from reporting.domain.projection import PROJECTORS
+from reporting.replay import replay
+
+YEAR = "from=2026-01-01&to=2026-12-31"
+
+
+def get(client, reader, path, query=YEAR):
+    response = client.get(f"{path}?{query}", headers=reader)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_the_migrations_build_exactly_the_models(database_url):
+    assert_migrations_match_models(DEFINITION.migrations, database_url)
+
+
+def test_every_pseudonymous_event_type_has_a_projection():
+    pseudonymous = {t.name for t in CATALOGUE if t.channel is Channel.EVENTS}
+    assert pseudonymous - set(PROJECTORS) == set(), "project it, or say why the log alone is enough"
+    assert set(PROJECTORS) <= pseudonymous
+
+
+def test_one_sites_figures(client, reader, engine, feed, site_story):
+    feed(site_story("merthyr").envelopes)
+    site = get(client, reader, "/reports", f"{YEAR}&small_numbers=show")["sites"]["merthyr"]
+    referrals = site["referrals"]
+    assert (referrals["received"], referrals["accepted"], referrals["declined"]) == (12, 10, 2)
+    assert referrals["by_source"] == {"drug-alcohol-service": 2, "family": 2, "gp": 4, "probation": 2, "self": 2}
+    assert referrals["by_need"] == {"alcohol": 6, "isolation": 6, "mental-health": 6}
+    assert referrals["acceptance_rate"] == round(10 / 12, 3)
+    assert site["waiting"] == {"matched": 7, "median_days_waiting": 18.0, "p90_days_waiting": 28.0, "waiting_at_end": 3}
+    assert site["matches"]["active_at_end"] == 7 and site["matches"]["confirmed"] == 7
+    mentors = site["mentors"]
+    assert (mentors["active"], mentors["former_participants"], mentors["caseload_max"]) == (3, 1, 4)
+    assert (mentors["caseload_mean"], mentors["caseload_spread"], mentors["capacity_used"]) == (2.33, 1.7, 0.778)
+    assert site["sessions"] == {
+        "held": 5,
+        "held_by_kind": {"group-session": 5},
+        "cancelled": 1,
+        "attended": 25,
+        "no_shows": 5,
+        "drop_in_headcount": 6,
+        "attendance_rate": round(25 / 30, 3),
+    }
+    money = site["money"]
+    assert money["raised_by_kind_pence"] == {"auction": 12_500, "cards": 300, "other": 4_000}
+    assert money["raised_pence"] == money["scheme_share_pence"] + money["artist_share_pence"] == 16_800
+
+
+def test_the_networks_counts_are_the_sum_of_the_sites(client, reader, engine, feed, site_story):
+    for site, scale in (("ebbw-vale", 1), ("merthyr", 2), ("pontypridd", 3)):
+        feed(site_story(site, scale).envelopes)
+    body = get(client, reader, "/reports", f"{YEAR}&small_numbers=show")
+    assert list(body["sites"]) == ["ebbw-vale", "merthyr", "pontypridd"]
+
+    def counts(figures, path=()):
+        for key, value in figures.items():
+            if isinstance(value, dict):
+                yield from counts(value, (*path, key))
+            elif isinstance(value, int) and not key.endswith(("_max",)):
+                yield (*path, key), value
+
+    network = dict(counts(body["network"]))
+    summed: dict = {}
+    for site_figures in body["sites"].values():
+        for key, value in counts(site_figures):
+            summed[key] = summed.get(key, 0) + value
+    assert network == summed
+    assert network[("referrals", "received")] == 12 * 6
+    # Statistics are over every site's people, not a sum or a mean of the sites' own.
+    assert body["network"]["waiting"]["matched"] == 7 + 14 + 20
+
+
+def test_small_numbers_are_hidden_unless_asked_for(client, reader, engine, feed, site_story):
+    feed(site_story("merthyr").envelopes)
+    shared = get(client, reader, "/reports/referrals")["sites"]["merthyr"]["referrals"]
+    assert shared["received"] == 12 and shared["by_source"]["gp"] == "<5" and shared["declined"] == "<5"
+    assert shared["acceptance_rate"] == round(10 / 12, 3)
+    money = get(client, reader, "/reports/money")["sites"]["merthyr"]["money"]
+    assert money["raised_by_kind_pence"]["cards"] == 300  # money is not a count of people
+
+
+def test_an_event_received_twice_counts_once(client, reader, engine, feed, site_story):
+    story = site_story("merthyr")
+    feed(story.envelopes)
+    feed(story.envelopes[:40])
+    assert count_rows(engine, store.event_log) == len(story.envelopes)
+    assert (
+        get(client, reader, "/reports/referrals", f"{YEAR}&small_numbers=show")["network"]["referrals"]["received"]
+        == 12
+    )
+
+
+def test_the_order_of_arrival_does_not_change_the_figures_and_replay_rebuilds_them(
+    client, reader, engine, feed, site_story
+):
+    stories = [site_story("ebbw-vale"), site_story("merthyr", 2)]
+    envelopes = [e for story in stories for e in story.envelopes]
+    shuffled = envelopes[:]
+    random.Random(7).shuffle(shuffled)
+    for start in range(0, len(shuffled), 37):  # batches, as a consumer would take them
+        feed(shuffled[start : start + 37])
+    out_of_order = get(client, reader, "/reports", f"{YEAR}&small_numbers=show")
+
+    done = replay(engine, page=50)
+    assert done.events == len(envelopes) and done.skipped == 0
+    assert get(client, reader, "/reports", f"{YEAR}&small_numbers=show") == out_of_order
+
+    with engine.begin() as conn:
+        store.clear_read_models(conn)
+    emptied = get(client, reader, "/reports", f"{YEAR}&small_numbers=show")
+    assert emptied["network"]["referrals"]["received"] == 0
+    replay(engine)
+    in_order = get(client, reader, "/reports", f"{YEAR}&small_numbers=show")
+    assert in_order == out_of_order
+
+
+def test_every_report_has_a_csv_variant(client, reader, engine, feed, site_story):
+    feed(site_story("merthyr").envelopes)
+    for path in ("/reports", "/reports/referrals", "/reports/money", "/reports/sessions", "/reports/mentors"):
+        response = client.get(f"{path}.csv?{YEAR}&small_numbers=show", headers=reader)
+        assert response.status_code == 200 and response.mimetype == "text/csv"
+        rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+        assert rows and set(rows[0]) == {"from", "to", "site", "section", "figure", "breakdown", "value"}
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/reports/referrals.csv?{YEAR}", headers=reader).get_data(True)))
+    )
+    by_key = {(r["site"], r["figure"], r["breakdown"]): r["value"] for r in rows}
+    assert by_key[("merthyr", "received", "")] == "12"
+    assert by_key[("network", "by_source", "gp")] == "<5"
+
+
+def test_sections_and_sites_can_be_chosen(client, reader, engine, feed, site_story):
+    for site in ("ebbw-vale", "merthyr"):
+        feed(site_story(site).envelopes)
+    body = get(client, reader, "/reports/waiting", f"{YEAR}&site=merthyr")
+    assert list(body["sites"]) == ["merthyr"] and list(body["network"]) == ["waiting"]
+    before = get(client, reader, "/reports/referrals", "from=2025-01-01&to=2025-12-31")
+    assert before["network"]["referrals"]["received"] == 0
+
+
+def test_the_log_says_what_the_central_office_holds(client, reader, engine, feed, site_story):
+    story = site_story("pontypridd")
+    feed(story.envelopes)
+    held = client.get("/reports/log", headers=reader).get_json()
+    assert held["total"] == len(story.envelopes)
+    assert held["sites"]["pontypridd"]["peerlink.referral.received.v1"] == 12
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["from=yesterday", "to=2026-13-01", "from=2026-05-01&to=2026-04-01", "site=Not+A+Slug", "small_numbers=all"],
+)
+def test_bad_queries_are_problems(client, reader, query):
+    response = client.get(f"/reports?{query}", headers=reader)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"][0]["parameter"]
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        (None, 401),
+        (("coordinator", "ebbw-vale"), 403),
+        (("central-reader", "ebbw-vale"), 403),
+        (("service", "ebbw-vale"), 403),
+    ],
+)
+def test_only_central_readers_of_this_office_see_the_figures(client, tokens, who, status):
+    headers = tokens.header(*who) if who else {}
+    for path in ("/reports", "/reports/referrals.csv", "/reports/log"):
+        assert client.get(path, headers=headers).status_code == status
+
+
+def test_replay_is_a_command(app, engine, database_url, monkeypatch, feed, site_story):
+    feed(site_story("merthyr").envelopes)
+    monkeypatch.setenv("PEERLINK_SITE", "central")
+    monkeypatch.setenv("PEERLINK_DATABASE_URL", database_url)
+    result = CliRunner().invoke(main, ["replay"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(site_story('merthyr').envelopes)} events replayed" in result.output

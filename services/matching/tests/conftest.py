@@ -100,17 +100,16 @@ def waiting(engine) -> Callable[..., str]:
 
     def make(**overrides: Any) -> str:
         preferences = overrides.pop("preferences", {"mentor_gender": "no-preference", "welsh_speaking_mentor": False})
-        data = sample_data(
-            REFERRAL_ACCEPTED,
-            support_needs=["alcohol", "isolation"],
-            interests=["art"],
-            availability=["tue-pm"],
-            preferred_language="en",
-            priority=False,
-            preferences=preferences,
-            accepted_at=datetime.now(UTC) - timedelta(days=5),
-            **overrides,
-        )
+        defaults = {
+            "support_needs": ["alcohol", "isolation"],
+            "interests": ["art"],
+            "availability": ["tue-pm"],
+            "preferred_language": "en",
+            "priority": False,
+            "preferences": preferences,
+            "accepted_at": datetime.now(UTC) - timedelta(days=5),
+        }
+        data = sample_data(REFERRAL_ACCEPTED, **{**defaults, **overrides})
         with UnitOfWork(engine, Producer("ebbw-vale", "matching")) as uow:
             request = commands.referral_accepted(uow, data, site="ebbw-vale")
             uow.commit()

@@ -296,8 +296,19 @@ def sale_totals(
     ]
 
 
-def sale_totals_by_event(conn: Connection, group_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, int, int, int]]:
+def sale_totals_by_event(
+    conn: Connection,
+    group_id: uuid.UUID,
+    *,
+    recorded_from: datetime | None = None,
+    recorded_before: datetime | None = None,
+) -> dict[uuid.UUID, tuple[int, int, int, int]]:
     """Per event of the group: (sales, amount, artist's share, scheme's share)."""
+    conditions: list[Any] = [sales.c.group_id == group_id, sales.c.voided_at.is_(None)]
+    if recorded_from is not None:
+        conditions.append(sales.c.recorded_at >= recorded_from)
+    if recorded_before is not None:
+        conditions.append(sales.c.recorded_at < recorded_before)
     rows = conn.execute(
         sa.select(
             sales.c.event_id,
@@ -306,7 +317,7 @@ def sale_totals_by_event(conn: Connection, group_id: uuid.UUID) -> dict[uuid.UUI
             sa.func.sum(sales.c.artist_share_pence).label("artist"),
             sa.func.sum(sales.c.scheme_share_pence).label("scheme"),
         )
-        .where(sales.c.group_id == group_id, sales.c.voided_at.is_(None))
+        .where(*conditions)
         .group_by(sales.c.event_id)
     )
     return {row.event_id: (int(row.sales), int(row.amount), int(row.artist), int(row.scheme)) for row in rows}

@@ -186,13 +186,11 @@ def waiting_list(conn: Connection, event_id: uuid.UUID) -> list[Registration]:
 
 def position_of(conn: Connection, registration: Registration) -> int:
     """Where a waiting registration stands (1 = next), counted by the database."""
-    ahead = sa.or_(
-        registrations.c.priority > registration.priority,
-        sa.and_(
-            registrations.c.priority == registration.priority,
-            registrations.c.queue_number < (registration.queue_number or 0),
-        ),
+    same_rank = sa.and_(
+        registrations.c.priority.is_(registration.priority),
+        registrations.c.queue_number < (registration.queue_number or 0),
     )
+    ahead = same_rank if registration.priority else sa.or_(registrations.c.priority.is_(True), same_rank)
     count = conn.execute(
         sa.select(sa.func.count()).where(
             registrations.c.event_id == registration.event_id,

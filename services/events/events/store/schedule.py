@@ -181,6 +181,16 @@ def get_event(conn: Connection, event_id: uuid.UUID, *, for_update: bool = False
     return _event(row, row.waiting) if row else None
 
 
+def events_by_id(conn: Connection, ids: Iterable[uuid.UUID]) -> list[ArtEvent]:
+    wanted = list(set(ids))
+    if not wanted:
+        return []
+    return [
+        _event(row, row.waiting)
+        for row in conn.execute(sa.select(events, _waiting_count).where(events.c.id.in_(wanted)))
+    ]
+
+
 def lock_events(conn: Connection, event_ids: Iterable[uuid.UUID]) -> None:
     """Lock several events' rows, always in the same order, so two writers cannot deadlock."""
     for event_id in sorted(set(event_ids)):

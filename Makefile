@@ -38,8 +38,9 @@ format: install ## Format the code with ruff
 bench: install ## Benchmarks (tests/bench/*.py), each against a baseline measured in the same run
 	@set -e; for script in tests/bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
-catalogue: install ## Regenerate the event catalogue in the README from the schemas
+catalogue: install ## Regenerate the event catalogue (README) and the AsyncAPI document from the schemas
 	$(BIN)/peerlink catalogue --write README.md
+	$(BIN)/peerlink asyncapi --write docs/asyncapi.json
 
 clean: ## Remove the virtualenv and local data (var/)
 	rm -rf $(VENV) var

@@ -48,3 +48,41 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
+
+
+def test_the_asyncapi_document_is_generated_from_the_current_schemas():
+    from peerlink import asyncapi
+
+    checked_in = (ROOT / "docs" / "asyncapi.json").read_text()
+    assert checked_in == asyncapi.render(), "run `make catalogue` to regenerate docs/asyncapi.json"
+
+
+def test_the_asyncapi_document_describes_every_event_and_its_references_resolve():
+    import json
+
+    from peerlink.contracts import CATALOGUE
+
+    document = json.loads((ROOT / "docs" / "asyncapi.json").read_text())
+    assert document["asyncapi"].startswith("3.")
+    assert set(document["components"]["messages"]) == {t.name for t in CATALOGUE}
+
+    def refs(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref":
+                    yield value
+                else:
+                    yield from refs(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from refs(item)
+
+    for ref in set(refs(document)):
+        target = document
+        for part in ref.removeprefix("#/").split("/"):
+            assert part in target, f"{ref} does not resolve"
+            target = target[part]
+    for channel in document["channels"].values():
+        exchange = channel["bindings"]["amqp"]["exchange"]["name"]
+        assert exchange in ("peerlink.events", "peerlink.private")
+        assert channel["address"].startswith("{site}.")

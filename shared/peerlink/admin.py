@@ -173,3 +173,17 @@ def central_status(site: str, site_amqp_url: str | None, site_management_url: st
     click.echo(f"site {site}: link {found.state}{detail}; {waiting} events waiting at the site")
     if found.state != "running":
         sys.exit(1)
+
+
+@main.command(help="Print the AsyncAPI document of every channel and message, or write it to a file.")
+@click.option("--write", "target", type=click.Path(path_type=Path), default=None)
+def asyncapi(target: Path | None) -> None:
+    from peerlink import asyncapi as asyncapi_document
+
+    text = asyncapi_document.render()
+    if target is None:
+        click.echo(text, nl=False)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    click.echo(f"AsyncAPI document written to {target}")

@@ -1,0 +1,246 @@
+"""Matching follows referrals and its own mentors' events, through the real broker."""
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from matching import store
+from matching.handlers import subscriptions
+from matching.store import matches, requests
+from peerlink.consumer import Consumer
+from peerlink.contracts import (
+    PERSON_ERASED,
+    REFERRAL_ACCEPTED,
+    REFERRAL_CLOSED,
+    REFERRAL_REQUEUED,
+    REFERRAL_WITHDRAWN,
+)
+from peerlink.outbox import Producer
+from peerlink.relay import Relay
+from peerlink.tables import inbox
+from peerlink.testing import (
+    count_rows,
+    make_envelope,
+    publish_envelopes,
+    running,
+    sample_data,
+    wait_for_consumer,
+    wait_until,
+)
+
+
+@pytest.fixture
+def consumer(engine, amqp_url):
+    worker = Consumer(engine, amqp_url, subscriptions, producer=Producer("ebbw-vale", "matching"), retry_delays=(0.1,))
+    with running(worker):
+        wait_for_consumer(amqp_url, "matching.inbox")
+        yield worker
+
+
+def referral_event(event_type, referral_id, person_id, **data):
+    payload = sample_data(event_type, referral_id=uuid.UUID(referral_id), person_id=uuid.UUID(person_id), **data)
+    return make_envelope(event_type, payload, subject=referral_id)
+
+
+def accepted(referral_id=None, person_id=None, **data):
+    """An accepted referral anyone registered here could mentor, unless ``data`` says otherwise."""
+    profile = {
+        "priority": False,
+        "preferred_language": "en",
+        "preferences": {"mentor_gender": "no-preference", "welsh_speaking_mentor": False},
+        **data,
+    }
+    return referral_event(
+        REFERRAL_ACCEPTED, referral_id or str(uuid.uuid4()), person_id or str(uuid.uuid4()), **profile
+    )
+
+
+def request_of(engine, request_id):
+    with engine.connect() as conn:
+        return store.get_request(conn, uuid.UUID(str(request_id)))
+
+
+def handled(engine, count):
+    wait_until(lambda: count_rows(engine, inbox) >= count, what=f"{count} events handled")
+
+
+def test_an_accepted_referral_becomes_one_waiting_request(engine, amqp_url, consumer, client, tokens):
+    event = accepted(preferred_language="cy", preferences={"mentor_gender": "female", "welsh_speaking_mentor": True})
+    publish_envelopes(amqp_url, [event, event])  # a duplicate delivery changes nothing
+    handled(engine, 1)
+    request = client.get(f"/requests/{event.data['referral_id']}", headers=tokens.header()).get_json()
+    assert request["status"] == "waiting" and request["person_id"] == event.data["person_id"]
+    assert request["support_needs"] == event.data["support_needs"]
+    assert request["preferred_language"] == "cy" and request["welsh_speaking_mentor"] is True
+    assert request["mentor_gender"] == "female"
+    assert count_rows(engine, requests) == 1
+
+
+def test_a_withdrawn_referral_ends_its_match_and_leaves_the_queue(engine, amqp_url, consumer, register, post, emitted):
+    event = accepted()
+    referral_id, person_id = event.data["referral_id"], event.data["person_id"]
+    publish_envelopes(amqp_url, [event])
+    handled(engine, 1)
+    match = post("/matches", request_id=referral_id, mentor_id=register()["id"], confirm=True).get_json()
+    withdrawn = referral_event(REFERRAL_WITHDRAWN, referral_id, person_id, reason="by-person", from_status="matched")
+    publish_envelopes(amqp_url, [withdrawn])
+    handled(engine, 2)
+    assert request_of(engine, referral_id).status == "withdrawn"
+    assert request_of(engine, referral_id).support_needs == ()
+    (ended,) = emitted("peerlink.match.ended.v1")
+    assert ended["match_id"] == match["id"] and ended["reason"] == "referral-withdrawn"
+
+
+def test_a_withdrawn_waiting_request_is_removed_and_a_pending_proposal_cancelled(
+    engine, amqp_url, consumer, register, post, emitted
+):
+    waiting_one, proposed_one = accepted(), accepted()
+    publish_envelopes(amqp_url, [waiting_one, proposed_one])
+    handled(engine, 2)
+    match = post("/matches", request_id=proposed_one.data["referral_id"], mentor_id=register()["id"]).get_json()
+    publish_envelopes(
+        amqp_url,
+        [
+            referral_event(REFERRAL_WITHDRAWN, e.data["referral_id"], e.data["person_id"], reason="by-referrer")
+            for e in (waiting_one, proposed_one)
+        ],
+    )
+    handled(engine, 4)
+    assert count_rows(engine, requests, requests.c.status == "waiting") == 0
+    (cancelled,) = emitted("peerlink.match.cancelled.v1")
+    assert cancelled["match_id"] == match["id"] and cancelled["reason"] == "referral-withdrawn"
+
+
+def test_a_closed_referral_ends_its_match_and_a_reentry_waits_again(
+    engine, amqp_url, consumer, register, post, emitted
+):
+    event = accepted()
+    referral_id, person_id = event.data["referral_id"], event.data["person_id"]
+    publish_envelopes(amqp_url, [event])
+    handled(engine, 1)
+    post("/matches", request_id=referral_id, mentor_id=register()["id"], confirm=True)
+    publish_envelopes(amqp_url, [referral_event(REFERRAL_CLOSED, referral_id, person_id, outcome="completed")])
+    handled(engine, 2)
+    assert request_of(engine, referral_id).status == "closed"
+    assert emitted("peerlink.match.ended.v1")[0]["reason"] == "referral-closed"
+    publish_envelopes(amqp_url, [accepted(referral_id, person_id, reentry=True)])
+    handled(engine, 3)
+    back = request_of(engine, referral_id)
+    assert back.status == "waiting" and back.reentry and back.support_needs
+
+
+def test_the_person_waits_again_exactly_once_whichever_comes_first(engine, amqp_url, consumer, register, post):
+    mentor = register(capacity=3)
+    first, second = accepted(), accepted()
+    publish_envelopes(amqp_url, [first, second])
+    handled(engine, 2)
+    # 1. Matching ends the match itself; referrals' requeue arrives after: nothing happens twice.
+    ours = post("/matches", request_id=first.data["referral_id"], mentor_id=mentor["id"], confirm=True).get_json()
+    post(f"/matches/{ours['id']}/end", reason="mentee-disengaged")
+    waited_since = request_of(engine, first.data["referral_id"]).waiting_since
+    requeued = referral_event(
+        REFERRAL_REQUEUED,
+        first.data["referral_id"],
+        first.data["person_id"],
+        match_id=uuid.UUID(ours["id"]),
+        reason="mentee-disengaged",
+    )
+    # 2. Referrals requeues first (the match still confirmed here): the match ends, the person waits.
+    theirs = post("/matches", request_id=second.data["referral_id"], mentor_id=mentor["id"], confirm=True).get_json()
+    requeued_first = referral_event(
+        REFERRAL_REQUEUED,
+        second.data["referral_id"],
+        second.data["person_id"],
+        match_id=uuid.UUID(theirs["id"]),
+        reason="other",
+    )
+    publish_envelopes(amqp_url, [requeued, requeued_first])
+    handled(engine, 4)
+    assert request_of(engine, first.data["referral_id"]).waiting_since == waited_since
+    assert request_of(engine, second.data["referral_id"]).status == "waiting"
+    with engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(matches.c.status).where(matches.c.id == uuid.UUID(theirs["id"]))).scalar_one()
+            == "ended"
+        )
+    # Proposed again, then the old match's requeue arrives late: the new proposal stands.
+    again = post("/matches", request_id=second.data["referral_id"], mentor_id=register()["id"]).get_json()
+    late = referral_event(
+        REFERRAL_REQUEUED,
+        second.data["referral_id"],
+        second.data["person_id"],
+        match_id=uuid.UUID(theirs["id"]),
+        reason="other",
+    )
+    publish_envelopes(amqp_url, [late])
+    handled(engine, 5)
+    assert request_of(engine, second.data["referral_id"]).current_match_id == uuid.UUID(again["id"])
+
+
+def test_an_erased_person_leaves_only_ids_and_counts(
+    engine, amqp_url, consumer, client, tokens, register, post, emitted
+):
+    event = accepted()
+    referral_id, person_id = event.data["referral_id"], event.data["person_id"]
+    former_participant = register(person_id=person_id)
+    mentor = register()
+    publish_envelopes(amqp_url, [event])
+    handled(engine, 1)
+    post(f"/requests/{referral_id}/do-not-match", mentor_id=former_participant["id"], reason="shared-network")
+    proposal = post("/matches", request_id=referral_id, mentor_id=mentor["id"]).get_json()
+    erased = make_envelope(PERSON_ERASED, sample_data(PERSON_ERASED, person_id=uuid.UUID(person_id)), subject=person_id)
+    publish_envelopes(amqp_url, [erased])
+    handled(engine, 2)
+    request = client.get(f"/requests/{referral_id}", headers=tokens.header()).get_json()
+    assert request["status"] == "erased" and request["support_needs"] == [] and request["interests"] == []
+    assert client.get(f"/requests/{referral_id}/do-not-match", headers=tokens.header()).get_json() == []
+    linked = client.get(f"/mentors/{former_participant['id']}", headers=tokens.header()).get_json()
+    assert linked["person_id"] is None and linked["former_participant"] is True
+    (cancelled,) = emitted("peerlink.match.cancelled.v1")
+    assert (cancelled["match_id"], cancelled["reason"]) == (proposal["id"], "person-erased")
+
+
+def test_a_mentor_who_leaves_has_their_mentees_proposed_a_new_mentor_through_the_broker(
+    engine, amqp_url, consumer, client, tokens, register, post
+):
+    leaving = register(capacity=2)
+    staying = register(capacity=2)
+    events = [accepted(), accepted()]
+    publish_envelopes(amqp_url, events)
+    handled(engine, 2)
+    old = [
+        post("/matches", request_id=e.data["referral_id"], mentor_id=leaving["id"], confirm=True).get_json()
+        for e in events
+    ]
+    left = post(f"/mentors/{leaving['id']}/leave", reason="moved-on")
+    assert left.status_code == 200
+    with running(Relay(engine, amqp_url, service="matching", idle_poll=0.05)):
+        wait_until(
+            lambda: count_rows(engine, matches, matches.c.method == "rematch") == 2, what="two re-match proposals"
+        )
+    proposals = client.get("/matches?status=proposed", headers=tokens.header()).get_json()["items"]
+    assert {p["mentor_id"] for p in proposals} == {staying["id"]}
+    assert {p["request_id"] for p in proposals} == {e.data["referral_id"] for e in events}
+    assert {p["method"] for p in proposals} == {"rematch"}
+    assert {m["id"] for m in old}.isdisjoint({p["id"] for p in proposals})
+    for event in events:
+        request = client.get(f"/requests/{event.data['referral_id']}", headers=tokens.header()).get_json()
+        assert request["status"] == "proposed" and request["urgent"] is True
+
+
+def test_a_paused_mentors_mentee_with_no_one_free_waits_with_priority(
+    engine, amqp_url, consumer, client, tokens, register, post
+):
+    pausing = register(capacity=1)
+    event = accepted()
+    publish_envelopes(amqp_url, [event])
+    handled(engine, 1)
+    post("/matches", request_id=event.data["referral_id"], mentor_id=pausing["id"], confirm=True)
+    post(f"/mentors/{pausing['id']}/pause", reason="relapse")
+    with running(Relay(engine, amqp_url, service="matching", idle_poll=0.05)):
+        wait_until(lambda: count_rows(engine, inbox) >= 2, what="mentor.paused handled")
+    request = client.get(f"/requests/{event.data['referral_id']}", headers=tokens.header()).get_json()
+    assert request["status"] == "waiting" and request["urgent"] is True
+    suggestions = client.get(f"/requests/{event.data['referral_id']}/suggestions", headers=tokens.header()).get_json()
+    assert suggestions["excluded"][0]["reasons"][0]["reason"] == "Is paused."

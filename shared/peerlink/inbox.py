@@ -102,9 +102,14 @@ def _isolated(
 
 
 def _groups(subscriptions: Subscriptions, events: list[Event]) -> Iterator[list[Event]]:
-    """Consecutive events of one batch-handled type go together; every other event alone."""
-    for name, run in groupby(events, key=lambda e: e.event_type.name):
-        if name in subscriptions.batch_handlers:
+    """Consecutive events for one batch handler go together (a handler registered for several
+    types gets them mixed, in order); every other event alone."""
+
+    def handler_of(event: Event) -> object:
+        return subscriptions.batch_handlers.get(event.event_type.name) or event.event_type.name
+
+    for handler, run in groupby(events, key=handler_of):
+        if not isinstance(handler, str):
             yield list(run)
         else:
             yield from ([event] for event in run)

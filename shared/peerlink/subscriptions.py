@@ -76,8 +76,9 @@ class HandlerContext:
 
 
 Handler = Callable[[Event, HandlerContext], None]
-# For high-volume consumers (an event log, a read model): consecutive events of one type in a
-# batch arrive together, so the handler can write them with one statement.
+# For high-volume consumers (an event log, a read model): consecutive events for one batch
+# handler arrive together (of several types, in order, if it is registered for several), so the
+# handler can write them with a few statements.
 BatchHandler = Callable[[list[Event], Connection], None]
 
 

@@ -473,6 +473,7 @@ def record_sale(
             if found[1] != idempotency[1]:
                 raise IdempotencyConflict("This Idempotency-Key was used for a different request.")
             return found[0], True
+    selling.check_sale(kind=kind, quantity=quantity, with_artwork=artwork_id is not None)
     event = _event(tx, event_id)
     artwork = _artwork_for_sale(tx, artwork_id) if artwork_id is not None else None
     if artwork is not None and kind != "cards":

@@ -34,7 +34,8 @@ class Clock:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime.now(UTC).replace(microsecond=0))
+    # Today at noon UTC: the tests' events are "a week from now, 10:00-12:00 site time".
+    return Clock(datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0))
 
 
 @pytest.fixture
@@ -151,6 +152,16 @@ def make_event(api: Api, group: dict[str, Any], clock: Clock) -> Callable[..., d
 def emitted(engine: sa.Engine) -> Callable[..., list[dict[str, Any]]]:
     """What the service emitted so far, in order: each envelope with its type and exchange."""
     return lambda event_type=None: outbox_events(engine, event_type)
+
+
+def starts(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["starts_at"])
+
+
+@pytest.fixture
+def at_start(clock: Clock) -> Callable[..., None]:
+    """Set the clock to an event's start, give or take."""
+    return lambda event, by=timedelta(): clock.set(starts(event) + by)
 
 
 def outbox_events(engine: sa.Engine, event_type: str | None = None) -> list[dict[str, Any]]:

@@ -90,10 +90,10 @@ def test_nobody_registers_twice_for_one_event(api, make_event):
     assert register(api, event, person_id=someone)["status"] == "confirmed"
 
 
-def test_registration_closes_at_the_start_and_so_do_cancellations(api, make_event, clock):
+def test_registration_closes_at_the_start_and_so_do_cancellations(api, make_event, at_start):
     event = make_event(capacity=5)
     early = register(api, event, person_id=person())
-    clock.set(clock.now + timedelta(days=8))  # the event (a week from the start) has begun
+    at_start(event)  # the very moment it starts
     refused = api.post(f"/events/{event['id']}/registrations", {"person_id": person()}, expect=409).get_json()
     assert refused["code"] == "registration-closed"
     late = api.post(f"/events/{event['id']}/registrations/{early['id']}/cancel", {}, expect=409).get_json()
@@ -156,11 +156,11 @@ def test_a_party_that_does_not_fit_keeps_its_turn_while_a_single_behind_it_takes
     )
 
 
-def test_a_first_time_participant_waits_ahead_of_those_who_have_come_before(api, make_event, clock):
+def test_a_first_time_participant_waits_ahead_of_those_who_have_come_before(api, make_event, at_start):
     regular = person()
     past = make_event(capacity=5)
     came = register(api, past, person_id=regular)
-    clock.set(clock.now + timedelta(days=7, hours=1))  # at the past event, after its start
+    at_start(past, timedelta(hours=1))
     api.post(f"/events/{past['id']}/attendance", {"status": "attended", "registration_id": came["id"]}, expect=201)
     event = make_event(capacity=1)
     register(api, event, person_id=person())

@@ -158,6 +158,18 @@ class Sale:
     void_reason: str | None = None
 
 
+def check_sale(*, kind: str, quantity: int, with_artwork: bool, by_closing_a_lot: bool = False) -> None:
+    """What a sale of this kind must say, before anything is looked up."""
+    if kind == "auction-lot" and not by_closing_a_lot:
+        raise InvalidSale("An auction lot is sold by closing the lot (POST .../lots/{id}/close).", "kind")
+    if kind in SINGLE_ITEM_KINDS and quantity != 1:
+        raise InvalidSale(f"A {kind} sale is of one item.", "quantity")
+    if kind == "donation" and with_artwork:
+        raise InvalidSale("A donation is not for an artwork.", "artwork_id")
+    if kind in ("artwork", "auction-lot") and not with_artwork:
+        raise InvalidSale(f"A {kind} sale names its artwork.", "artwork_id")
+
+
 def sell(
     event: ArtEvent,
     *,
@@ -169,16 +181,9 @@ def sell(
     lot_id: uuid.UUID | None = None,
 ) -> tuple[Sale, Artwork | None]:
     """A sale at ``event``; returns it and the artwork as it is after the sale."""
+    check_sale(kind=kind, quantity=quantity, with_artwork=artwork is not None, by_closing_a_lot=lot_id is not None)
     if event.is_cancelled:
         raise SaleRefused("The event was cancelled.")
-    if kind == "auction-lot" and lot_id is None:
-        raise InvalidSale("An auction lot is sold by closing the lot (POST .../lots/{id}/close).", "kind")
-    if kind in SINGLE_ITEM_KINDS and quantity != 1:
-        raise InvalidSale(f"A {kind} sale is of one item.", "quantity")
-    if kind == "donation" and artwork is not None:
-        raise InvalidSale("A donation is not for an artwork.", "artwork_id")
-    if kind in ("artwork", "auction-lot") and artwork is None:
-        raise InvalidSale(f"A {kind} sale names its artwork.", "artwork_id")
     sold = artwork
     if artwork is not None:
         if kind == "cards":

@@ -30,7 +30,8 @@ def start_notifications(processes, site_env, databases):
 def test_a_referral_posted_over_http_becomes_one_acknowledgement_email(
     processes, site_env, databases, amqp_url, tokens, smtp_server, spy, body
 ):
-    public, private = spy("peerlink.events"), spy("peerlink.private")
+    # Referrals' own events (notifications adds its notification.sent to peerlink.events too).
+    public, private = spy("peerlink.events", "*.referral.*"), spy("peerlink.private")
     start_notifications(processes, site_env, databases)
     wait_for_consumer(amqp_url, "notifications.inbox")
     env = site_env("referrals", databases["referrals"])
@@ -87,7 +88,7 @@ def test_a_relay_killed_between_publish_and_mark_sent_causes_no_second_email(
     from peerlink.testing import settings_for
     from referrals.app import create_app
 
-    public = spy("peerlink.events")
+    public = spy("peerlink.events", "*.referral.*")  # not notifications' own notification.sent
     start_notifications(processes, site_env, databases)
     wait_for_consumer(amqp_url, "notifications.inbox")
     referrals_url = databases["referrals"]

@@ -1,73 +1,124 @@
-"""Sends the messages we owe, at most once each as far as our side can tell.
+"""Sends the messages owed on one channel, once each as far as our side can tell.
 
-A delivery is claimed (a lease, so a second sender leaves it alone), rendered, sent and
-settled. A transient failure puts it back with a growing delay; a permanent one, or the
-last attempt, marks it failed with the reason. A message for someone whose contact details
-have not arrived yet waits for them (for a week at most). A crash after the SMTP server
-accepted a message but before we recorded it resends it once the claim expires, with the
-same Message-ID; recording is retried in place to make that rarer still.
+A batch of due deliveries is claimed (a lease, so a second sender leaves them alone), each is
+decided by the rules (:mod:`notifications.domain.policy`) with the world as it is now, and
+what is not to be sent now is settled together: skipped with the reason, put off (quiet hours,
+a missing Welsh template, details not yet known) or folded into a coordinator's digest. The
+rest are rendered, sent and settled one by one, each with its ``notification.sent`` or
+``notification.failed`` event in the same transaction. A transient failure puts a delivery
+back with a growing delay; a permanent one, or the last attempt, marks it failed, and a person
+reached on no channel gets their mentor (or the coordinators) asked to phone. A provider that
+says "too many" pauses the whole channel for as long as it asks, counting no attempt.
+
+A crash after the provider accepted a message but before we recorded it resends it once the
+claim expires (an email with the same Message-ID); recording is retried in place to make that
+rarer still.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
+from sqlalchemy.engine import Connection
 
-from notifications import store, templates
-from notifications.domain import NoChannel, Recipient, compose, email_address, site_name
-from notifications.mail import PermanentFailure, SmtpSender
+from notifications import commands, messages, store
+from notifications.channels import Outgoing, PermanentFailure, RateLimited, TransientFailure, Transport
+from notifications.domain import policy
+from notifications.domain.messages import NoTextVersion, compose_email, compose_text
+from notifications.domain.policy import Decision, Defer, Fail, Go, IntoDigest, Owed, Rules, Skip
+from notifications.domain.recipients import NO_PREFERENCES, languages_for
+from notifications.domain.sms import MAX_CHARACTERS, indiscreet_words
+from notifications.templating import TemplateError, TemplateSet, UnknownKind
 from peerlink.amqp import Backoff
+from peerlink.contracts import NOTIFICATION_FAILED, NOTIFICATION_SENT
+from peerlink.contracts.vocabulary import NOTIFICATION_FAILURE_REASONS
 from peerlink.db import is_connection_failure, read_transaction, write_transaction
+from peerlink.outbox import Producer, emit
 
 log = logging.getLogger(__name__)
 
 SENT = Counter("peerlink_notifications_sent_total", "Messages accepted by the provider", ["channel", "kind"])
-FAILED = Counter("peerlink_notifications_failed_total", "Messages given up on", ["channel", "kind"])
-
-RETRY_DELAYS = (
-    timedelta(seconds=30),
-    timedelta(minutes=2),
-    timedelta(minutes=10),
-    timedelta(hours=1),
-    timedelta(hours=6),
+FAILED = Counter("peerlink_notifications_failed_total", "Messages given up on", ["channel", "kind", "reason"])
+SKIPPED = Counter("peerlink_notifications_skipped_total", "Messages not sent, on purpose", ["channel", "reason"])
+SEGMENTS = Counter("peerlink_notifications_sms_segments_total", "Text parts sent (what is billed)", ["encoding"])
+LATENCY = Histogram(
+    "peerlink_notifications_latency_seconds",
+    "From a message being owed to its acceptance by the provider",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
 )
-WAIT_FOR_CONTACT = timedelta(seconds=30)
-GIVE_UP_WAITING = timedelta(days=7)
+
+IDLE_AFTER = 5.0  # seconds without sending before a kept connection is let go
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Plan:
+    row: Any
+    decision: Decision
+    outgoing: Outgoing | None = None
+    languages: tuple[str, ...] = ()
+    segments: int | None = None
+    encoding: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Dispatcher:
     def __init__(
         self,
         engine: sa.Engine,
-        sender: SmtpSender,
+        transport: Transport | None,
         *,
+        channel: str,
         site: str,
+        templates: TemplateSet,
+        rules: Rules,
+        retry_delays: tuple[timedelta, ...],
         poll: float = 0.25,
         claim_for: timedelta = timedelta(minutes=2),
-        retry_delays: tuple[timedelta, ...] = RETRY_DELAYS,
-        wait_for_contact: timedelta = WAIT_FOR_CONTACT,
+        batch: int = 50,
+        clock: Callable[[], datetime] = _utcnow,
     ):
         self.engine = engine
-        self.sender = sender
+        self.transport = transport  # None: the channel is not set up here
+        self.channel = channel
         self.site = site
+        self.templates = templates
+        self.rules = rules
+        self.retry_delays = retry_delays
         self.poll = poll
         self.claim_for = claim_for
-        self.retry_delays = retry_delays
-        self.wait_for_contact = wait_for_contact
+        self.batch = batch
+        self.clock = clock
+        self.producer = Producer(site, "notifications")
+        self.paused_until: datetime | None = None
         self._stop = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"Dispatcher({self.channel}, {self.transport.name if self.transport else 'not set up'})"
 
     def run(self, stop: threading.Event) -> None:
         self._stop = stop
         backoff = Backoff()
+        last_sent = time.monotonic()
         while not stop.is_set():
             try:
-                if self.send_due() == 0:
+                if self.send_due():
+                    last_sent = time.monotonic()
+                else:
+                    if self.transport and time.monotonic() - last_sent > IDLE_AFTER:
+                        self.transport.idle()
                     stop.wait(self.poll)
                 backoff.reset()
             except sa.exc.SQLAlchemyError as exc:
@@ -75,99 +126,257 @@ class Dispatcher:
                     raise
                 log.warning("dispatcher lost the database", extra={"error": repr(exc)})
                 backoff.sleep(stop)
+        if self.transport:
+            self.transport.idle()
 
-    def send_due(self, limit: int = 20) -> int:
+    # One round -----------------------------------------------------------------------
+
+    def send_due(self) -> int:
+        now = self.clock()
+        if self.paused_until and now < self.paused_until:
+            return 0
+        self.paused_until = None
+        with write_transaction(self.engine) as conn:
+            rows = store.claim_due(conn, self.channel, now, now + self.claim_for, self.batch)
+        if not rows:
+            return 0
         with read_transaction(self.engine) as conn:
-            ids = store.due_ids(conn, datetime.now(UTC), limit)
-        for delivery_id in ids:
-            now = datetime.now(UTC)  # per claim: a slow send must not shorten the next lease
-            with write_transaction(self.engine) as conn:
-                row = store.claim(conn, delivery_id, now, now + self.claim_for)
-                recipient = store.get_recipient(conn, row.person_id) if row else None
-            if row is not None:
-                self._deliver(row, recipient)
-        return len(ids)
+            world = messages.load_world(conn, rows)
+        plans = [self._plan(row, world, now) for row in rows]
+        settled_now = [plan for plan in plans if not isinstance(plan.decision, Go)]
+        if settled_now:
+            # In message order, so that two channels' senders lock messages in the same order.
+            settled_now.sort(key=lambda p: (p.row.event_id, p.row.recipient_id, p.row.kind))
+            self._settle(lambda conn: [self._apply(conn, plan, now) for plan in settled_now])
+        for plan in plans:
+            if isinstance(plan.decision, Go):
+                self._send(plan)
+        return len(rows)
 
-    def _deliver(self, row: Any, recipient: Recipient | None) -> None:
-        if recipient is None:
-            self._wait_for_contact(row)
-            return
+    def _plan(self, row: Any, world: messages.World, now: datetime) -> _Plan:
+        recipient = world.recipients.get(row.recipient_id)
+        preferences = world.preferences.get(row.recipient_id, NO_PREFERENCES)
         try:
-            address = email_address(recipient)
-        except NoChannel as exc:
-            self._settle(row, status=store.SKIPPED, last_error=str(exc))
-            return
-        try:
-            values = {**row.values, "site_name": site_name(row.values.get("site", self.site))}
-            composed = compose(row.kind, recipient, values, templates.render)
-            self.sender.send(
-                to=address,
-                subject=composed.subject,
-                body=composed.body,
-                message_id=f"<{row.id}@{self.site}.peerlink>",
-                language=", ".join(composed.languages),
+            described = self.templates.describe(row.kind)
+            problem, has_sms = described.problem, described.has_sms
+        except UnknownKind:
+            problem, has_sms = f"there are no templates for {row.kind}", False
+        if messages.waiting_for_event(row, world, now) and recipient is not None:
+            return _Plan(
+                row, Defer(now + self.rules.wait_for_contact, "waiting-for-event", "waiting for the event's details")
             )
-        except PermanentFailure as exc:
-            self._failed(row, str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - a template bug or a provider hiccup: retried, never dropped
-            log.warning("message not sent", extra={"delivery": str(row.id), "error": repr(exc)})
-            self._retry_later(row, f"{type(exc).__name__}: {exc}")
-            return
-        self._settle(
-            row,
-            status=store.SENT,
-            attempts=row.attempts + 1,
-            sent_at=datetime.now(UTC),
-            subject=composed.subject,
-            body=composed.body,
-            languages=",".join(composed.languages),
-            last_error=None,
+        decision = policy.decide(
+            Owed(row.kind, row.channel, row.audience, row.created_at),
+            recipient,
+            preferences,
+            now=now,
+            rules=self.rules,
+            channel_ready=self.transport is not None,
+            stale=messages.no_longer_true(row, world, now),
+            template_problem=problem,
+            has_sms_version=has_sms,
         )
+        if not isinstance(decision, Go):
+            return _Plan(row, decision)
+        assert recipient is not None
+        languages = languages_for(recipient, preferences)
+        context = messages.template_context(row, recipient, world, site=self.site)
+        try:
+            if self.channel == "email":
+                email = compose_email(row.kind, languages, context, self.templates.render)
+                subject, body, segments, encoding = email.subject, email.body, None, None
+            else:
+                text = compose_text(row.kind, languages, context, self.templates.render)
+                words = indiscreet_words(text.text)
+                if words:
+                    return _Plan(row, Fail(policy.NOT_DISCREET, f"the text would say {', '.join(words)}"))
+                if len(text.text) > MAX_CHARACTERS:
+                    return _Plan(row, Fail(policy.REJECTED, f"the text is {len(text.text)} characters long"))
+                subject, body, segments, encoding = "", text.text, text.size.segments, text.size.encoding
+        except NoTextVersion:
+            return _Plan(row, Skip(policy.NO_SMS_VERSION, f"{row.kind} has no text version"))
+        except TemplateError as exc:
+            log.error("a template could not be rendered", extra={"delivery": str(row.id), "error": str(exc)})
+            return _Plan(
+                row,
+                policy.retry_or_give_up(row.attempts + 1, self.retry_delays, now, str(exc)),
+                extra={"attempted": True},
+            )
+        outgoing = Outgoing(
+            delivery_id=str(row.id),
+            to=decision.address,
+            subject=subject,
+            body=body,
+            languages=languages,
+            message_id=f"<{row.id}@{self.site}.peerlink>",
+        )
+        return _Plan(row, decision, outgoing, languages, segments, encoding)
+
+    # Settling what does not go now ------------------------------------------------------
+
+    def _apply(self, conn: Connection, plan: _Plan, now: datetime) -> None:
+        row, decision = plan.row, plan.decision
+        attempts = row.attempts + (1 if plan.extra.get("attempted") else 0)
+        if isinstance(decision, Defer):
+            store.settle(
+                conn,
+                row.id,
+                due_at=decision.until,
+                reason=decision.reason,
+                last_error=decision.detail,
+                attempts=attempts,
+            )
+        elif isinstance(decision, IntoDigest):
+            store.settle(conn, row.id, status=store.DIGESTED, reason=None, last_error=None, settled_at=now)
+        elif isinstance(decision, Skip):
+            SKIPPED.labels(row.channel, decision.reason).inc()
+            self._final(conn, row, now, status=store.SKIPPED, reason=decision.reason, last_error=decision.detail)
+        elif isinstance(decision, Fail):
+            self._final(
+                conn,
+                row,
+                now,
+                status=store.FAILED,
+                reason=decision.reason,
+                last_error=decision.detail,
+                attempts=attempts,
+            )
+
+    def _final(self, conn: Connection, row: Any, now: datetime, **values: Any) -> None:
+        """Settle a delivery for good; if it failed, say so; if nobody was reached, ask for a call."""
+        asks = row.audience == "person" and row.kind not in commands.NOT_PHONED_ABOUT
+        if asks:
+            store.lock_message(conn, row)  # before our own row: see store.lock_message
+        store.settle(conn, row.id, settled_at=now, **values)
+        if values["status"] == store.FAILED:
+            FAILED.labels(row.channel, row.kind, values["reason"]).inc()
+            log.warning("message failed", extra={"delivery": str(row.id), "kind": row.kind, "reason": values["reason"]})
+            reason = values["reason"] if values["reason"] in NOTIFICATION_FAILURE_REASONS else "other"
+            self._emit(
+                conn,
+                NOTIFICATION_FAILED,
+                row,
+                {"reason": reason, "failed_at": now},
+                values.get("attempts", row.attempts),
+                None,
+                None,
+            )
+        if asks:
+            commands.ask_to_phone_if_unreached(conn, row, store.lock_message(conn, row), now)
+
+    def _emit(
+        self,
+        conn: Connection,
+        event_type: Any,
+        row: Any,
+        data: dict[str, Any],
+        attempts: int,
+        languages: tuple[str, ...] | None,
+        segments: int | None,
+    ) -> None:
+        emit(
+            conn,
+            self.producer,
+            event_type,
+            subject=str(row.id),
+            data={
+                "delivery_id": row.id,
+                "kind": row.kind,
+                "channel": row.channel,
+                "languages": list(languages or (row.languages.split(",") if row.languages else ["cy", "en"])),
+                "attempts": attempts,
+                "audience": row.audience,
+                "segments": segments,
+                **data,
+            },
+        )
+
+    # Sending --------------------------------------------------------------------------
+
+    def _send(self, plan: _Plan) -> None:
+        row, outgoing = plan.row, plan.outgoing
+        assert outgoing is not None and self.transport is not None
+        now = self.clock()
+        if self.paused_until and now < self.paused_until:
+            until = self.paused_until
+            self._settle(
+                lambda conn: store.settle(
+                    conn, row.id, due_at=until, reason=policy.RATE_LIMITED, last_error="the channel is paused"
+                )
+            )
+            return
+        attempts = row.attempts + 1
+        try:
+            receipt = self.transport.send(outgoing)
+        except RateLimited as exc:
+            self.paused_until = now + timedelta(seconds=exc.retry_after)
+            until = self.paused_until
+            log.warning(
+                "the provider asked us to slow down", extra={"channel": self.channel, "retry_after": exc.retry_after}
+            )
+            said = str(exc)
+            self._settle(
+                lambda conn: store.settle(conn, row.id, due_at=until, reason=policy.RATE_LIMITED, last_error=said)
+            )
+            return
+        except PermanentFailure as exc:
+            reason, said = exc.reason, str(exc)
+            self._settle(
+                lambda conn: self._final(
+                    conn, row, now, status=store.FAILED, reason=reason, last_error=said, attempts=attempts
+                )
+            )
+            return
+        except Exception as exc:  # noqa: BLE001 - a provider hiccup or a bug: retried, never dropped
+            error = str(exc) if isinstance(exc, TransientFailure) else f"{type(exc).__name__}: {exc}"
+            log.warning("message not sent; will retry", extra={"delivery": str(row.id), "error": error})
+            decision = policy.retry_or_give_up(attempts, self.retry_delays, now, error)
+            self._settle(lambda conn: self._apply(conn, _Plan(row, decision, extra={"attempted": True}), now))
+            return
+        sent_at = self.clock()
+        joined = ",".join(outgoing.languages)
+
+        def record(conn: Connection) -> None:
+            store.settle(
+                conn,
+                row.id,
+                status=store.SENT,
+                reason=None,
+                attempts=attempts,
+                sent_at=sent_at,
+                settled_at=sent_at,
+                subject=outgoing.subject or None,
+                body=outgoing.body,
+                languages=joined,
+                segments=plan.segments,
+                provider=receipt.provider,
+                provider_ref=receipt.reference,
+                last_error=None,
+            )
+            self._emit(conn, NOTIFICATION_SENT, row, {"sent_at": sent_at}, attempts, outgoing.languages, plan.segments)
+            if len(outgoing.languages) == 2:
+                store.record_language_decision(conn, row, joined, sent_at)
+
+        self._settle(record)
         SENT.labels(row.channel, row.kind).inc()
-        if len(composed.languages) == 2:
-            # A compliance record: the preference was unknown, so both went, Welsh first.
+        LATENCY.labels(row.channel).observe(max(0.0, (sent_at - row.created_at).total_seconds()))
+        if plan.encoding and plan.segments:
+            SEGMENTS.labels(plan.encoding).inc(plan.segments)
+        if len(outgoing.languages) == 2:
+            # A compliance record (also kept in language_decisions): the preference was unknown.
             log.info("sent in Welsh and English, Welsh first", extra={"delivery": str(row.id), "kind": row.kind})
 
-    def _wait_for_contact(self, row: Any) -> None:
-        now = datetime.now(UTC)
-        if now - row.created_at > GIVE_UP_WAITING:
-            self._settle(row, status=store.SKIPPED, last_error="no contact details arrived")
-            return
-        self._settle(row, due_at=now + self.wait_for_contact, last_error="waiting for contact details")
-
-    def _retry_later(self, row: Any, error: str) -> None:
-        attempts = row.attempts + 1
-        if attempts > len(self.retry_delays):
-            self._failed(row, f"gave up after {attempts} attempts: {error}")
-            return
-        self._settle(
-            row, attempts=attempts, last_error=error, due_at=datetime.now(UTC) + self.retry_delays[attempts - 1]
-        )
-
-    def _failed(self, row: Any, error: str) -> None:
-        log.error("message failed", extra={"delivery": str(row.id), "error": error})
-        FAILED.labels(row.channel, row.kind).inc()
-        self._settle(row, status=store.FAILED, attempts=row.attempts + 1, last_error=error)
-
-    def _settle(self, row: Any, **values: Any) -> None:
-        """Record the outcome; if the database is away, keep trying: a message the provider took
+    def _settle(self, record: Callable[[Connection], Any]) -> None:
+        """Record an outcome; if the database is away, keep trying: a message the provider took
         and we failed to record would be sent again when the claim expires."""
-        _until_recorded(lambda: self._record(row.id, values), self._stop)
-
-    def _record(self, delivery_id: Any, values: dict[str, Any]) -> None:
-        with write_transaction(self.engine) as conn:
-            store.settle(conn, delivery_id, **values)
-
-
-def _until_recorded(record: Callable[[], None], stop: threading.Event) -> None:
-    backoff = Backoff(maximum=10.0)
-    while True:
-        try:
-            record()
-            return
-        except sa.exc.SQLAlchemyError as exc:
-            if not is_connection_failure(exc) or stop.is_set():
-                raise
-            log.warning("could not record a delivery yet; retrying", extra={"error": repr(exc)})
-            backoff.sleep(stop)
+        backoff = Backoff(maximum=10.0)
+        while True:
+            try:
+                with write_transaction(self.engine) as conn:
+                    record(conn)
+                return
+            except sa.exc.SQLAlchemyError as exc:
+                if not is_connection_failure(exc) or self._stop.is_set():
+                    raise
+                log.warning("could not record a delivery yet; retrying", extra={"error": repr(exc)})
+                backoff.sleep(self._stop)

@@ -1,26 +1,57 @@
-"""One function per consumed event type; each writes only inside the consumer's transaction."""
+"""One function per consumed event type; each writes only inside the consumer's transaction.
+
+Handlers only record what is owed and what is now true; whether and how a message goes is
+decided when it falls due (see :mod:`notifications.domain.policy`), so events may arrive in
+any order and any number of times.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from notifications import store
-from notifications.domain import Recipient
-from peerlink.contracts import CONTACT_RECORDED, REFERRAL_RECEIVED
+from notifications import commands, store
+from notifications.domain.recipients import Recipient
+from peerlink.contracts import (
+    ARTEVENT_CANCELLED,
+    ARTEVENT_CHANGED,
+    ARTEVENT_SCHEDULED,
+    CONTACT_RECORDED,
+    GUEST_CONTACT_RECORDED,
+    MATCH_CONFIRMED,
+    MATCH_ENDED,
+    MENTOR_CONTACT_RECORDED,
+    PERSON_ERASED,
+    REFERRAL_ACCEPTED,
+    REFERRAL_DECLINED,
+    REFERRAL_RECEIVED,
+    REGISTRATION_CANCELLED,
+    REGISTRATION_CONFIRMED,
+    REGISTRATION_PROMOTED,
+    REGISTRATION_WAITLISTED,
+)
 from peerlink.subscriptions import Event, HandlerContext, Subscriptions
 
 subscriptions = Subscriptions("notifications")
 
+# What registrants are told about: a change of capacity or visibility is not news to them.
+NEWSWORTHY_CHANGES = frozenset({"title", "venue", "starts_at", "ends_at"})
 
-@subscriptions.on(CONTACT_RECORDED)
-def on_contact_recorded(event: Event, tx: HandlerContext) -> None:
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Contact details (peerlink.private) ----------------------------------------------------------
+
+
+def _contact(event: Event, tx: HandlerContext, id_field: str, audience: str) -> None:
     data = event.data
-    person_id = str(data["person_id"])
-    now = datetime.now(UTC)
-    store.upsert_recipient(
+    commands.record_contact(
         tx.connection,
         Recipient(
-            person_id=person_id,
+            recipient_id=str(data[id_field]),
+            audience=audience,
             given_name=data["given_name"],
             email=data.get("email"),
             phone=data.get("phone"),
@@ -28,20 +59,298 @@ def on_contact_recorded(event: Event, tx: HandlerContext) -> None:
             channels=tuple(data["channels"]),
             safe_to_text=data["safe_to_text"],
         ),
-        now,
+        _now(),
     )
-    store.expedite(tx.connection, person_id, now)
+
+
+@subscriptions.on(CONTACT_RECORDED)
+def on_contact_recorded(event: Event, tx: HandlerContext) -> None:
+    _contact(event, tx, "person_id", "person")
+
+
+@subscriptions.on(MENTOR_CONTACT_RECORDED)
+def on_mentor_contact_recorded(event: Event, tx: HandlerContext) -> None:
+    _contact(event, tx, "mentor_id", "mentor")
+
+
+@subscriptions.on(GUEST_CONTACT_RECORDED)
+def on_guest_contact_recorded(event: Event, tx: HandlerContext) -> None:
+    _contact(event, tx, "guest_id", "guest")
+
+
+# Referrals -------------------------------------------------------------------------------
+
+
+def _reference(referral_id: Any) -> str:
+    return str(referral_id)[:8].upper()
 
 
 @subscriptions.on(REFERRAL_RECEIVED)
 def on_referral_received(event: Event, tx: HandlerContext) -> None:
-    data = event.data
-    store.owe_message(
+    data, now = event.data, _now()
+    values = {"reference": _reference(data["referral_id"])}
+    commands.owe(
         tx.connection,
         event_id=event.id,
         kind="referral-acknowledged",
-        person_id=str(data["person_id"]),
-        channel="email",
-        values={"reference": str(data["referral_id"])[:8].upper(), "site": event.site},
-        now=datetime.now(UTC),
+        recipient_id=str(data["person_id"]),
+        audience="person",
+        values=values,
+        now=now,
     )
+    commands.owe_coordinators(
+        tx.connection,
+        event_id=event.id,
+        kind="referral-received-coordinator",
+        values={
+            **values,
+            "self_referral": bool(data.get("self_referral")),
+            "welsh_preferred": data["preferred_language"] == "cy",
+        },
+        now=now,
+    )
+
+
+@subscriptions.on(REFERRAL_ACCEPTED)
+def on_referral_accepted(event: Event, tx: HandlerContext) -> None:
+    data = event.data
+    commands.owe(
+        tx.connection,
+        event_id=event.id,
+        kind="referral-accepted",
+        recipient_id=str(data["person_id"]),
+        audience="person",
+        values={"reference": _reference(data["referral_id"]), "reentry": bool(data["reentry"])},
+        now=_now(),
+    )
+
+
+@subscriptions.on(REFERRAL_DECLINED)
+def on_referral_declined(event: Event, tx: HandlerContext) -> None:
+    data = event.data
+    if data["reason"] == "declined-by-person":
+        return  # they said no themselves: telling them we declined would be wrong
+    commands.owe(
+        tx.connection,
+        event_id=event.id,
+        kind="referral-declined",
+        recipient_id=str(data["person_id"]),
+        audience="person",
+        values={"reference": _reference(data["referral_id"]), "reason": data["reason"]},
+        now=_now(),
+    )
+
+
+# Matches ---------------------------------------------------------------------------------
+
+
+@subscriptions.on(MATCH_CONFIRMED)
+def on_match_confirmed(event: Event, tx: HandlerContext) -> None:
+    data, now = event.data, _now()
+    person_id, mentor_id = str(data["person_id"]), str(data["mentor_id"])
+
+    current = store.get_match(tx.connection, str(data["match_id"]))
+    if current is None or current.status != "ended":
+        store.put_match(
+            tx.connection,
+            str(data["match_id"]),
+            person_id=person_id,
+            mentor_id=mentor_id,
+            status="confirmed",
+            as_of=data["confirmed_at"],
+        )
+    common = {"event_id": event.id, "values": {}, "now": now}
+    commands.owe(
+        tx.connection,
+        kind="match-confirmed-mentee",
+        recipient_id=person_id,
+        audience="person",
+        about_id=mentor_id,
+        **common,
+    )
+    commands.owe(
+        tx.connection,
+        kind="match-confirmed-mentor",
+        recipient_id=mentor_id,
+        audience="mentor",
+        about_id=person_id,
+        **common,
+    )
+
+
+@subscriptions.on(MATCH_ENDED)
+def on_match_ended(event: Event, tx: HandlerContext) -> None:
+    data, now = event.data, _now()
+    person_id, mentor_id = str(data["person_id"]), str(data["mentor_id"])
+
+    store.put_match(
+        tx.connection,
+        str(data["match_id"]),
+        person_id=person_id,
+        mentor_id=mentor_id,
+        status="ended",
+        as_of=data["ended_at"],
+    )
+    if data["reason"] == "safeguarding":
+        return  # told in person by the coordinator, never by an automatic message
+    common = {"event_id": event.id, "kind": "match-ended", "values": {"reason": data["reason"]}, "now": now}
+    commands.owe(tx.connection, recipient_id=person_id, audience="person", about_id=mentor_id, **common)
+    commands.owe(tx.connection, recipient_id=mentor_id, audience="mentor", about_id=person_id, **common)
+
+
+# Registrations ---------------------------------------------------------------------------
+
+
+def _registrant(data: dict[str, Any]) -> tuple[str, str]:
+    if data.get("person_id") is not None:
+        return str(data["person_id"]), "person"
+    return str(data["guest_id"]), "guest"
+
+
+def _registration(event: Event, tx: HandlerContext, *, status: str, kind: str, at: str, values: dict[str, Any]) -> None:
+    data, now = event.data, _now()
+    recipient_id, audience = _registrant(data)
+    registration_id, art_event_id = str(data["registration_id"]), str(data["event_id"])
+    fresh = commands.registration_changed(
+        tx.connection,
+        registration_id=registration_id,
+        art_event_id=art_event_id,
+        recipient_id=recipient_id,
+        audience=audience,
+        status=status,
+        starts_at=data["starts_at"],
+        as_of=data[at],
+    )
+    if not fresh:
+        return
+    commands.owe(
+        tx.connection,
+        event_id=event.id,
+        kind=kind,
+        recipient_id=recipient_id,
+        audience=audience,
+        values={"starts_at": data["starts_at"].isoformat(), "places": data["places"], **values},
+        now=now,
+        art_event_id=art_event_id,
+        registration_id=registration_id,
+    )
+    if status == "confirmed":
+        commands.schedule_reminder(
+            tx.connection,
+            registration_id=registration_id,
+            art_event_id=art_event_id,
+            recipient_id=recipient_id,
+            audience=audience,
+            starts_at=data["starts_at"],
+            booked_at=data[at],
+            now=now,
+        )
+
+
+@subscriptions.on(REGISTRATION_CONFIRMED)
+def on_registration_confirmed(event: Event, tx: HandlerContext) -> None:
+    _registration(event, tx, status="confirmed", kind="registration-confirmed", at="confirmed_at", values={})
+
+
+@subscriptions.on(REGISTRATION_PROMOTED)
+def on_registration_promoted(event: Event, tx: HandlerContext) -> None:
+    _registration(event, tx, status="confirmed", kind="registration-promoted", at="promoted_at", values={})
+
+
+@subscriptions.on(REGISTRATION_WAITLISTED)
+def on_registration_waitlisted(event: Event, tx: HandlerContext) -> None:
+    position = event.data["position"]
+    _registration(
+        event,
+        tx,
+        status="waitlisted",
+        kind="registration-waitlisted",
+        at="waitlisted_at",
+        values={"position": position},
+    )
+
+
+@subscriptions.on(REGISTRATION_CANCELLED)
+def on_registration_cancelled(event: Event, tx: HandlerContext) -> None:
+    data = event.data
+    recipient_id, audience = _registrant(data)
+    registration_id = str(data["registration_id"])
+    commands.registration_changed(
+        tx.connection,
+        registration_id=registration_id,
+        art_event_id=str(data["event_id"]),
+        recipient_id=recipient_id,
+        audience=audience,
+        status="cancelled",
+        cancel_reason=data["reason"],
+        starts_at=data["starts_at"],
+        as_of=data["cancelled_at"],
+    )
+    commands.registration_cancelled(tx.connection, registration_id, _now())
+
+
+# Art events ------------------------------------------------------------------------------
+
+
+def _details(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": data["kind"],
+        "title_cy": data["title_cy"],
+        "title_en": data["title_en"],
+        "venue": data["venue"],
+        "starts_at": data["starts_at"],
+        "ends_at": data["ends_at"],
+    }
+
+
+@subscriptions.on(ARTEVENT_SCHEDULED)
+def on_artevent_scheduled(event: Event, tx: HandlerContext) -> None:
+    data = event.data
+    commands.event_scheduled(tx.connection, str(data["event_id"]), _details(data), as_of=data["scheduled_at"])
+
+
+@subscriptions.on(ARTEVENT_CHANGED)
+def on_artevent_changed(event: Event, tx: HandlerContext) -> None:
+    data, now = event.data, _now()
+    art_event_id = str(data["event_id"])
+    fresh = commands.event_changed(tx.connection, art_event_id, _details(data), as_of=data["changed_at"], now=now)
+    changed = sorted(NEWSWORTHY_CHANGES & set(data["changed"]))
+    if fresh and changed:
+        _tell_registrants(tx, event, art_event_id, "event-changed", {"changed": changed}, now)
+
+
+@subscriptions.on(ARTEVENT_CANCELLED)
+def on_artevent_cancelled(event: Event, tx: HandlerContext) -> None:
+    data, now = event.data, _now()
+    art_event_id = str(data["event_id"])
+    fresh = commands.event_cancelled(
+        tx.connection, art_event_id, as_of=data["cancelled_at"], kind=data["kind"], starts_at=data["starts_at"], now=now
+    )
+    if fresh:
+        _tell_registrants(tx, event, art_event_id, "event-cancelled", {"reason": data["reason"]}, now)
+
+
+def _tell_registrants(
+    tx: HandlerContext, event: Event, art_event_id: str, kind: str, values: dict[str, Any], now: datetime
+) -> None:
+
+    for registration in store.registrants(tx.connection, art_event_id):
+        commands.owe(
+            tx.connection,
+            event_id=event.id,
+            kind=kind,
+            recipient_id=registration.recipient_id,
+            audience=registration.audience,
+            values=values,
+            now=now,
+            art_event_id=art_event_id,
+            registration_id=registration.registration_id,
+        )
+
+
+# People ----------------------------------------------------------------------------------
+
+
+@subscriptions.on(PERSON_ERASED)
+def on_person_erased(event: Event, tx: HandlerContext) -> None:
+    commands.erase_person(tx.connection, str(event.data["person_id"]), _now())

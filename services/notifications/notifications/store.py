@@ -1,15 +1,24 @@
-"""Notifications' own tables: who can be reached how, and every message we owe or sent."""
+"""Notifications' own tables, and the statements over them.
+
+``deliveries`` is the heart: one row per (event, recipient, channel, kind), the unique key that
+makes a redelivered event unable to cause a second message. The rest is what deciding needs:
+who can be reached how (``recipients``, ``preferences``), what events and registrations exist
+(``art_events``, ``registrations``, ``reminders``), who mentors whom (``matches``), and two
+records kept for their own sake (``language_decisions``, ``inbound_texts``).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from notifications.domain import Recipient
+from notifications.domain.recipients import NO_PREFERENCES, Preferences, QuietHours, Recipient
+from notifications.domain.sms import normalise_phone
 from peerlink.db import UTCDateTime, insert_for, new_metadata
 
 metadata = new_metadata()
@@ -17,166 +26,685 @@ metadata = new_metadata()
 recipients = sa.Table(
     "recipients",
     metadata,
-    sa.Column("person_id", sa.String(36), primary_key=True),
-    sa.Column("given_name", sa.String(100), nullable=False),
+    sa.Column("recipient_id", sa.String(36), primary_key=True),
+    sa.Column("audience", sa.String(12), nullable=False),
+    sa.Column("given_name", sa.String(100)),
     sa.Column("email", sa.String(254)),
     sa.Column("phone", sa.String(32)),
+    sa.Column("phone_key", sa.String(20), index=True),  # E.164, to find who texted STOP
     sa.Column("preferred_language", sa.String(2)),
     sa.Column("channels", sa.JSON, nullable=False),
     sa.Column("safe_to_text", sa.Boolean, nullable=False),
+    sa.Column("sms_stopped_at", UTCDateTime()),
+    sa.Column("erased_at", UTCDateTime()),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-# One row per (event, recipient, channel, kind): the unique key is what makes a
-# redelivered event unable to cause a second message.
+preferences = sa.Table(
+    "preferences",
+    metadata,
+    sa.Column("recipient_id", sa.String(36), primary_key=True),
+    sa.Column("channels", sa.JSON),  # null: every channel consented to
+    sa.Column("language", sa.String(2)),
+    sa.Column("quiet_hours", sa.String(11)),  # "21:00-08:00"
+    sa.Column("opt_out", sa.JSON, nullable=False),
+    sa.Column("digest", sa.String(10), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(100), nullable=False),
+)
+
 deliveries = sa.Table(
     "deliveries",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column("event_id", sa.String(100), nullable=False),
+    # The event that caused it, or a key of ours: reminder:<registration>:<start>, digest:<day>.
+    sa.Column("event_id", sa.String(160), nullable=False),
     sa.Column("kind", sa.String(60), nullable=False),
-    sa.Column("person_id", sa.String(36), nullable=False, index=True),
+    sa.Column("recipient_id", sa.String(36), nullable=False, index=True),
+    sa.Column("audience", sa.String(12), nullable=False),
     sa.Column("channel", sa.String(10), nullable=False),
     sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("reason", sa.String(30)),
     sa.Column("values", sa.JSON, nullable=False),
+    sa.Column("about_id", sa.String(36), index=True),  # whom a message to someone else names
+    sa.Column("art_event_id", sa.String(36), index=True),
+    sa.Column("registration_id", sa.String(36), index=True),
+    sa.Column("digest_id", sa.Uuid, index=True),  # the digest a coordinator's item went into
     sa.Column("languages", sa.String(10)),
     sa.Column("subject", sa.Text),
     sa.Column("body", sa.Text),
+    sa.Column("segments", sa.Integer),
+    sa.Column("provider", sa.String(20)),
+    sa.Column("provider_ref", sa.String(100)),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text),
     sa.Column("due_at", UTCDateTime(), nullable=False),
     sa.Column("claimed_until", UTCDateTime()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("sent_at", UTCDateTime()),
-    sa.UniqueConstraint("event_id", "person_id", "channel", "kind"),
-    sa.Index("ix_deliveries_status_due_at", "status", "due_at"),
+    sa.Column("settled_at", UTCDateTime()),
+    sa.UniqueConstraint("event_id", "recipient_id", "channel", "kind"),
+    sa.Index("ix_deliveries_status_channel_due_at", "status", "channel", "due_at"),
+)
+
+art_events = sa.Table(
+    "art_events",
+    metadata,
+    sa.Column("art_event_id", sa.String(36), primary_key=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("title_cy", sa.String(200)),
+    sa.Column("title_en", sa.String(200)),
+    sa.Column("venue", sa.String(200)),
+    sa.Column("starts_at", UTCDateTime(), nullable=False),
+    sa.Column("ends_at", UTCDateTime()),
+    sa.Column("status", sa.String(12), nullable=False),  # scheduled, cancelled
+    sa.Column("as_of", UTCDateTime(), nullable=False),  # the time of the event message it reflects
+)
+
+registrations = sa.Table(
+    "registrations",
+    metadata,
+    sa.Column("registration_id", sa.String(36), primary_key=True),
+    sa.Column("art_event_id", sa.String(36), nullable=False, index=True),
+    sa.Column("recipient_id", sa.String(36), nullable=False, index=True),
+    sa.Column("audience", sa.String(12), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # confirmed, waitlisted, cancelled
+    sa.Column("cancel_reason", sa.String(30)),
+    sa.Column("starts_at", UTCDateTime(), nullable=False),
+    sa.Column("as_of", UTCDateTime(), nullable=False),
+)
+
+# A reminder falls due PEERLINK_REMINDER_BEFORE before ``starts_at``: both are here, so a
+# worker restart loses none, and a moved event moves its reminders by moving ``starts_at``.
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("registration_id", sa.String(36), primary_key=True),
+    sa.Column("art_event_id", sa.String(36), nullable=False, index=True),
+    sa.Column("recipient_id", sa.String(36), nullable=False, index=True),
+    sa.Column("audience", sa.String(12), nullable=False),
+    sa.Column("starts_at", UTCDateTime(), nullable=False),
+    sa.Column("booked_at", UTCDateTime(), nullable=False),  # when the place was confirmed
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("sent_for", UTCDateTime()),  # the start time the last reminder was owed for
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_reminders_status_starts_at", "status", "starts_at"),
+)
+
+matches = sa.Table(
+    "matches",
+    metadata,
+    sa.Column("match_id", sa.String(36), primary_key=True),
+    sa.Column("person_id", sa.String(36), nullable=False, index=True),
+    sa.Column("mentor_id", sa.String(36), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # confirmed, ended
+    sa.Column("as_of", UTCDateTime(), nullable=False),
+)
+
+# Welsh Language Standards: every "preference unknown, so both, Welsh first" decision.
+language_decisions = sa.Table(
+    "language_decisions",
+    metadata,
+    sa.Column("delivery_id", sa.Uuid, primary_key=True),
+    sa.Column("recipient_id", sa.String(36), nullable=False, index=True),
+    sa.Column("kind", sa.String(60), nullable=False),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("languages", sa.String(10), nullable=False),
+    sa.Column("reason", sa.String(30), nullable=False),
+    sa.Column("decided_at", UTCDateTime(), nullable=False, index=True),
+)
+
+# Texts people sent us, by the provider's id only (never their number or words).
+inbound_texts = sa.Table(
+    "inbound_texts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("intent", sa.String(10)),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("received_at", UTCDateTime()),
+    sa.Column("handled_at", UTCDateTime(), nullable=False),
 )
 
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
 SKIPPED = "skipped"
+DIGESTED = "digested"  # a coordinator's item, waiting for (or gone in) their daily digest
+STATUSES = (PENDING, SENT, FAILED, SKIPPED, DIGESTED)
 
 
-def upsert_recipient(conn: Connection, recipient: Recipient, now: datetime) -> None:
+# Recipients ---------------------------------------------------------------------------------
+
+
+def upsert_recipient(conn: Connection, recipient: Recipient, now: datetime) -> bool:
+    """Store contact details (new or changed); False if the person was erased (nothing stored)."""
+    existing = conn.execute(
+        sa.select(recipients.c.erased_at).where(recipients.c.recipient_id == recipient.recipient_id)
+    ).one_or_none()
+    if existing is not None and existing.erased_at is not None:
+        return False
     values = {
-        "person_id": recipient.person_id,
+        "audience": recipient.audience,
         "given_name": recipient.given_name,
         "email": recipient.email,
         "phone": recipient.phone,
+        "phone_key": normalise_phone(recipient.phone),
         "preferred_language": recipient.preferred_language,
         "channels": list(recipient.channels),
         "safe_to_text": recipient.safe_to_text,
         "updated_at": now,
     }
-    insert = insert_for(conn.dialect.name, recipients).values(**values)
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=["person_id"], set_={k: v for k, v in values.items() if k != "person_id"}
-        )
-    )
+    insert = insert_for(conn.dialect.name, recipients).values(recipient_id=recipient.recipient_id, **values)
+    # A STOP texted back stays in force whatever the contact details say later.
+    conn.execute(insert.on_conflict_do_update(index_elements=["recipient_id"], set_=values))
+    return True
 
 
-def get_recipient(conn: Connection, person_id: str) -> Recipient | None:
-    row = conn.execute(sa.select(recipients).where(recipients.c.person_id == person_id)).one_or_none()
-    if row is None:
-        return None
+def _recipient(row: Any) -> Recipient:
     return Recipient(
-        person_id=row.person_id,
+        recipient_id=row.recipient_id,
+        audience=row.audience,
         given_name=row.given_name,
         email=row.email,
         phone=row.phone,
         preferred_language=row.preferred_language,
-        channels=tuple(row.channels),
-        safe_to_text=row.safe_to_text,
+        channels=tuple(row.channels or ()),
+        safe_to_text=bool(row.safe_to_text),
+        sms_stopped=row.sms_stopped_at is not None,
+        erased=row.erased_at is not None,
     )
 
 
-def owe_message(
-    conn: Connection, *, event_id: str, kind: str, person_id: str, channel: str, values: dict[str, Any], now: datetime
-) -> None:
-    """Record a message we owe. Whether it can go (contact details known, consent given) is
-    decided when it is sent, so the order in which events arrive does not matter."""
-    conn.execute(
-        insert_for(conn.dialect.name, deliveries)
-        .values(
-            id=uuid.uuid4(),
-            event_id=event_id,
-            kind=kind,
-            person_id=person_id,
-            channel=channel,
-            status=PENDING,
-            values=values,
-            attempts=0,
-            due_at=now,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["event_id", "person_id", "channel", "kind"])
-    )
+def get_recipient(conn: Connection, recipient_id: str) -> Recipient | None:
+    row = conn.execute(sa.select(recipients).where(recipients.c.recipient_id == recipient_id)).one_or_none()
+    return _recipient(row) if row else None
 
 
-def expedite(conn: Connection, person_id: str, now: datetime) -> None:
-    """New contact details: what was waiting for them is due now."""
-    conn.execute(
-        deliveries.update()
-        .where(deliveries.c.person_id == person_id, deliveries.c.status == PENDING, deliveries.c.due_at > now)
-        .values(due_at=now)
-    )
+def recipients_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Recipient]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(recipients).where(recipients.c.recipient_id.in_(wanted)))
+    return {row.recipient_id: _recipient(row) for row in rows}
 
 
-def due_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
+def recipient_rows(conn: Connection, audience: str) -> list[Any]:
     return list(
         conn.execute(
-            sa.select(deliveries.c.id)
-            .where(
-                deliveries.c.status == PENDING,
-                deliveries.c.due_at <= now,
-                sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
+            sa.select(recipients)
+            .where(recipients.c.audience == audience, recipients.c.erased_at.is_(None))
+            .order_by(recipients.c.given_name)
+        )
+    )
+
+
+def coordinator_ids(conn: Connection) -> list[str]:
+    return list(
+        conn.execute(
+            sa.select(recipients.c.recipient_id).where(
+                recipients.c.audience == "coordinator", recipients.c.erased_at.is_(None)
             )
-            .order_by(deliveries.c.due_at)
-            .limit(limit)
         ).scalars()
     )
 
 
-def claim(conn: Connection, delivery_id: uuid.UUID, now: datetime, until: datetime) -> Any | None:
-    """Take a delivery for sending and return it as it is now; None if it is no longer ours to send
-    (another sender holds it, it was sent, or it is not yet due)."""
-    return conn.execute(
+def recipients_with_phone(conn: Connection, phone_key: str) -> list[str]:
+    return list(conn.execute(sa.select(recipients.c.recipient_id).where(recipients.c.phone_key == phone_key)).scalars())
+
+
+def set_sms_stopped(conn: Connection, recipient_ids: Sequence[str], at: datetime | None) -> None:
+    conn.execute(
+        recipients.update().where(recipients.c.recipient_id.in_(list(recipient_ids))).values(sms_stopped_at=at)
+    )
+
+
+def expedite(conn: Connection, recipient_id: str, now: datetime) -> None:
+    """New contact details: what was waiting for them is due now."""
+    conn.execute(
         deliveries.update()
         .where(
-            deliveries.c.id == delivery_id,
+            deliveries.c.recipient_id == recipient_id,
             deliveries.c.status == PENDING,
-            deliveries.c.due_at <= now,
-            sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
+            deliveries.c.reason == "waiting-for-contact",
+            deliveries.c.due_at > now,
         )
+        .values(due_at=now)
+    )
+
+
+# Preferences ------------------------------------------------------------------------------
+
+
+def _preferences(row: Any) -> Preferences:
+    return Preferences(
+        channels=tuple(row.channels) if row.channels is not None else None,
+        language=row.language,
+        quiet_hours=QuietHours.parse(row.quiet_hours) if row.quiet_hours else None,
+        opt_out=frozenset(row.opt_out or ()),
+        digest=row.digest,
+    )
+
+
+def get_preferences(conn: Connection, recipient_id: str) -> tuple[Preferences, Any] | None:
+    row = conn.execute(sa.select(preferences).where(preferences.c.recipient_id == recipient_id)).one_or_none()
+    return (_preferences(row), row) if row else None
+
+
+def preferences_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Preferences]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(preferences).where(preferences.c.recipient_id.in_(wanted)))
+    return {row.recipient_id: _preferences(row) for row in rows}
+
+
+def put_preferences(conn: Connection, recipient_id: str, chosen: Preferences, *, now: datetime, by: str) -> None:
+    values = {
+        "channels": list(chosen.channels) if chosen.channels is not None else None,
+        "language": chosen.language,
+        "quiet_hours": str(chosen.quiet_hours) if chosen.quiet_hours else None,
+        "opt_out": sorted(chosen.opt_out),
+        "digest": chosen.digest,
+        "updated_at": now,
+        "updated_by": by,
+    }
+    insert = insert_for(conn.dialect.name, preferences).values(recipient_id=recipient_id, **values)
+    conn.execute(insert.on_conflict_do_update(index_elements=["recipient_id"], set_=values))
+
+
+def preferences_of(conn: Connection, recipient_id: str) -> Preferences:
+    found = get_preferences(conn, recipient_id)
+    return found[0] if found else NO_PREFERENCES
+
+
+# Deliveries owed --------------------------------------------------------------------------
+
+
+def owe(
+    conn: Connection,
+    *,
+    event_id: str,
+    kind: str,
+    recipient_id: str,
+    audience: str,
+    channels: Sequence[str],
+    values: dict[str, Any],
+    now: datetime,
+    due_at: datetime | None = None,
+    about_id: str | None = None,
+    art_event_id: str | None = None,
+    registration_id: str | None = None,
+) -> list[uuid.UUID]:
+    """Record a message owed, one delivery per channel; returns the ids of those that were new.
+    Whether each can go (details known, consent given) is decided when it falls due."""
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "event_id": event_id,
+            "kind": kind,
+            "recipient_id": recipient_id,
+            "audience": audience,
+            "channel": channel,
+            "status": PENDING,
+            "values": values,
+            "about_id": about_id,
+            "art_event_id": art_event_id,
+            "registration_id": registration_id,
+            "attempts": 0,
+            "due_at": due_at or now,
+            "created_at": now,
+        }
+        for channel in channels
+    ]
+    new = []
+    statement = (
+        insert_for(conn.dialect.name, deliveries)
+        .on_conflict_do_nothing(index_elements=["event_id", "recipient_id", "channel", "kind"])
+        .returning(deliveries.c.id)
+    )
+    for row in rows:  # one at a time: RETURNING with ON CONFLICT per row is portable this way
+        new += list(conn.execute(statement.values(**row)).scalars())
+    return new
+
+
+def claim_due(conn: Connection, channel: str, now: datetime, until: datetime, limit: int) -> list[Any]:
+    """Take up to ``limit`` due deliveries of ``channel`` for sending (a lease, so that a second
+    sender leaves them alone) and return them as they are now."""
+    due = sa.and_(
+        deliveries.c.status == PENDING,
+        deliveries.c.channel == channel,
+        deliveries.c.due_at <= now,
+        sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
+    )
+    candidates = sa.select(deliveries.c.id).where(due).order_by(deliveries.c.due_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    rows = conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id.in_(candidates.scalar_subquery()), due)
         .values(claimed_until=until)
         .returning(*deliveries.c)
-    ).one_or_none()
+    ).all()
+    return sorted(rows, key=lambda row: (row.due_at, str(row.id)))
 
 
 def settle(conn: Connection, delivery_id: uuid.UUID, **values: Any) -> None:
     conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(claimed_until=None, **values))
 
 
-def list_deliveries(
-    conn: Connection, *, status: str | None, person_id: str | None, limit: int, offset: int
-) -> list[Any]:
-    query = sa.select(
-        deliveries.c.id,
-        deliveries.c.event_id,
-        deliveries.c.kind,
-        deliveries.c.person_id,
-        deliveries.c.channel,
-        deliveries.c.status,
-        deliveries.c.languages,
-        deliveries.c.attempts,
-        deliveries.c.last_error,
-        deliveries.c.created_at,
-        deliveries.c.sent_at,
+def get_delivery(conn: Connection, delivery_id: uuid.UUID) -> Any | None:
+    return conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one_or_none()
+
+
+def lock_message(conn: Connection, row: Any) -> list[Any]:
+    """Every channel's delivery of one message, locked in id order (so that two senders settling
+    two channels of one message queue instead of deadlocking)."""
+    query = (
+        sa.select(deliveries)
+        .where(
+            deliveries.c.event_id == row.event_id,
+            deliveries.c.recipient_id == row.recipient_id,
+            deliveries.c.kind == row.kind,
+        )
+        .order_by(deliveries.c.id)
     )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(conn.execute(query))
+
+
+def skip_pending(conn: Connection, where: Sequence[Any], *, reason: str, detail: str, now: datetime) -> int:
+    """Owed deliveries that are no longer true (a cancelled event, an erased person)."""
+    result = conn.execute(
+        deliveries.update()
+        .where(deliveries.c.status == PENDING, *where)
+        .values(status=SKIPPED, reason=reason, last_error=detail, claimed_until=None, settled_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def digest_items(conn: Connection, digest_id: uuid.UUID) -> list[Any]:
+    return list(
+        conn.execute(sa.select(deliveries).where(deliveries.c.digest_id == digest_id).order_by(deliveries.c.created_at))
+    )
+
+
+def undigested(conn: Connection, up_to: datetime) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(deliveries.c.id, deliveries.c.recipient_id)
+            .where(
+                deliveries.c.status == DIGESTED,
+                deliveries.c.digest_id.is_(None),
+                deliveries.c.created_at <= up_to,
+            )
+            .order_by(deliveries.c.recipient_id, deliveries.c.created_at)
+        )
+    )
+
+
+def put_in_digest(conn: Connection, item_ids: Sequence[uuid.UUID], digest_id: uuid.UUID) -> None:
+    conn.execute(deliveries.update().where(deliveries.c.id.in_(list(item_ids))).values(digest_id=digest_id))
+
+
+# Events, registrations, reminders, matches --------------------------------------------------
+
+
+def art_events_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Any]:
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    return {
+        row.art_event_id: row
+        for row in conn.execute(sa.select(art_events).where(art_events.c.art_event_id.in_(wanted)))
+    }
+
+
+def get_art_event(conn: Connection, art_event_id: str) -> Any | None:
+    return conn.execute(sa.select(art_events).where(art_events.c.art_event_id == art_event_id)).one_or_none()
+
+
+def put_art_event(conn: Connection, art_event_id: str, **values: Any) -> None:
+    insert = insert_for(conn.dialect.name, art_events).values(art_event_id=art_event_id, **values)
+    conn.execute(insert.on_conflict_do_update(index_elements=["art_event_id"], set_=values))
+
+
+def update_art_event(conn: Connection, art_event_id: str, **values: Any) -> None:
+    conn.execute(art_events.update().where(art_events.c.art_event_id == art_event_id).values(**values))
+
+
+def registrations_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Any]:
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(registrations).where(registrations.c.registration_id.in_(wanted)))
+    return {row.registration_id: row for row in rows}
+
+
+def get_registration(conn: Connection, registration_id: str) -> Any | None:
+    return conn.execute(
+        sa.select(registrations).where(registrations.c.registration_id == registration_id)
+    ).one_or_none()
+
+
+def put_registration(conn: Connection, registration_id: str, **values: Any) -> None:
+    insert = insert_for(conn.dialect.name, registrations).values(registration_id=registration_id, **values)
+    conn.execute(insert.on_conflict_do_update(index_elements=["registration_id"], set_=values))
+
+
+def registrants(conn: Connection, art_event_id: str) -> list[Any]:
+    """Who holds or waits for a place (or lost it only because the event was cancelled)."""
+    return list(
+        conn.execute(
+            sa.select(registrations)
+            .where(
+                registrations.c.art_event_id == art_event_id,
+                sa.or_(
+                    registrations.c.status.in_(["confirmed", "waitlisted"]),
+                    registrations.c.cancel_reason == "event-cancelled",
+                ),
+            )
+            .order_by(registrations.c.registration_id)
+        )
+    )
+
+
+def get_reminder(conn: Connection, registration_id: str) -> Any | None:
+    return conn.execute(sa.select(reminders).where(reminders.c.registration_id == registration_id)).one_or_none()
+
+
+def put_reminder(conn: Connection, registration_id: str, **values: Any) -> None:
+    insert = insert_for(conn.dialect.name, reminders).values(registration_id=registration_id, **values)
+    conn.execute(insert.on_conflict_do_update(index_elements=["registration_id"], set_=values))
+
+
+def update_reminders(conn: Connection, where: Sequence[Any], **values: Any) -> int:
+    return int(conn.execute(reminders.update().where(*where).values(**values)).rowcount or 0)
+
+
+def reminders_of_event(conn: Connection, art_event_id: str) -> list[Any]:
+    return list(conn.execute(sa.select(reminders).where(reminders.c.art_event_id == art_event_id)))
+
+
+def due_reminders(conn: Connection, horizon: datetime, limit: int) -> list[Any]:
+    """Scheduled reminders for events starting by ``horizon`` (now + the lead time)."""
+    query = (
+        sa.select(reminders)
+        .where(reminders.c.status == "scheduled", reminders.c.starts_at <= horizon)
+        .order_by(reminders.c.starts_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query))
+
+
+def list_reminders(
+    conn: Connection, *, art_event_id: str | None, status: str | None, limit: int, offset: int
+) -> list[Any]:
+    query = sa.select(reminders)
+    if art_event_id:
+        query = query.where(reminders.c.art_event_id == art_event_id)
     if status:
-        query = query.where(deliveries.c.status == status)
-    if person_id:
-        query = query.where(deliveries.c.person_id == person_id)
-    return list(conn.execute(query.order_by(deliveries.c.created_at.desc()).limit(limit).offset(offset)))
+        query = query.where(reminders.c.status == status)
+    return list(
+        conn.execute(query.order_by(reminders.c.starts_at, reminders.c.registration_id).limit(limit).offset(offset))
+    )
+
+
+def put_match(conn: Connection, match_id: str, **values: Any) -> None:
+    insert = insert_for(conn.dialect.name, matches).values(match_id=match_id, **values)
+    conn.execute(insert.on_conflict_do_update(index_elements=["match_id"], set_=values))
+
+
+def get_match(conn: Connection, match_id: str) -> Any | None:
+    return conn.execute(sa.select(matches).where(matches.c.match_id == match_id)).one_or_none()
+
+
+def active_mentor(conn: Connection, person_id: str) -> str | None:
+    return conn.execute(
+        sa.select(matches.c.mentor_id)
+        .where(matches.c.person_id == person_id, matches.c.status == "confirmed")
+        .order_by(matches.c.as_of.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+# Records ----------------------------------------------------------------------------------
+
+
+def record_language_decision(conn: Connection, row: Any, languages: str, now: datetime) -> None:
+    conn.execute(
+        insert_for(conn.dialect.name, language_decisions)
+        .values(
+            delivery_id=row.id,
+            recipient_id=row.recipient_id,
+            kind=row.kind,
+            channel=row.channel,
+            languages=languages,
+            reason="preference-unknown",
+            decided_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["delivery_id"])
+    )
+
+
+def list_language_decisions(
+    conn: Connection, *, recipient_id: str | None, since: datetime | None, limit: int, offset: int
+) -> list[Any]:
+    query = sa.select(language_decisions)
+    if recipient_id:
+        query = query.where(language_decisions.c.recipient_id == recipient_id)
+    if since:
+        query = query.where(language_decisions.c.decided_at >= since)
+    return list(conn.execute(query.order_by(language_decisions.c.decided_at.desc()).limit(limit).offset(offset)))
+
+
+def inbound_seen(conn: Connection, ids: Sequence[str]) -> set[str]:
+    if not ids:
+        return set()
+    return set(conn.execute(sa.select(inbound_texts.c.id).where(inbound_texts.c.id.in_(list(ids)))).scalars())
+
+
+def record_inbound(
+    conn: Connection, text_id: str, *, intent: str | None, outcome: str, received_at: datetime | None, now: datetime
+) -> bool:
+    result = conn.execute(
+        insert_for(conn.dialect.name, inbound_texts)
+        .values(id=text_id, intent=intent, outcome=outcome, received_at=received_at, handled_at=now)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    return bool(result.rowcount)
+
+
+# The delivery log -------------------------------------------------------------------------
+
+LOG_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.event_id,
+    deliveries.c.kind,
+    deliveries.c.recipient_id,
+    deliveries.c.audience,
+    deliveries.c.channel,
+    deliveries.c.status,
+    deliveries.c.reason,
+    deliveries.c.languages,
+    deliveries.c.attempts,
+    deliveries.c.last_error,
+    deliveries.c.segments,
+    deliveries.c.provider,
+    deliveries.c.art_event_id,
+    deliveries.c.registration_id,
+    deliveries.c.digest_id,
+    deliveries.c.due_at,
+    deliveries.c.created_at,
+    deliveries.c.sent_at,
+    deliveries.c.settled_at,
+)
+
+
+def _log_filters(filters: dict[str, Any]) -> list[Any]:
+    where = []
+    for name in ("status", "kind", "channel", "recipient_id", "event_id", "reason", "audience", "art_event_id"):
+        if filters.get(name) is not None:
+            where.append(deliveries.c[name] == str(filters[name]))
+    if filters.get("since") is not None:
+        where.append(deliveries.c.created_at >= filters["since"])
+    if filters.get("until") is not None:
+        where.append(deliveries.c.created_at < filters["until"])
+    return where
+
+
+def list_deliveries(conn: Connection, filters: dict[str, Any], *, limit: int, offset: int) -> tuple[list[Any], int]:
+    where = _log_filters(filters)
+    total = conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(*where)).scalar_one()
+    rows = conn.execute(
+        sa.select(*LOG_COLUMNS)
+        .where(*where)
+        .order_by(deliveries.c.created_at.desc(), deliveries.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total)
+
+
+def delivery_counts(conn: Connection, filters: dict[str, Any]) -> list[Any]:
+    where = _log_filters(filters)
+    return list(
+        conn.execute(
+            sa.select(deliveries.c.kind, deliveries.c.channel, deliveries.c.status, sa.func.count().label("count"))
+            .where(*where)
+            .group_by(deliveries.c.kind, deliveries.c.channel, deliveries.c.status)
+            .order_by(deliveries.c.kind, deliveries.c.channel, deliveries.c.status)
+        )
+    )
+
+
+# Erasure ----------------------------------------------------------------------------------
+
+
+def erase(conn: Connection, person_id: str, now: datetime) -> None:
+    """Contact details and message bodies go; who-got-what-when stays as ids and counts."""
+    erased = {
+        "given_name": None,
+        "email": None,
+        "phone": None,
+        "phone_key": None,
+        "preferred_language": None,
+        "channels": [],
+        "safe_to_text": False,
+        "erased_at": now,
+        "updated_at": now,
+    }
+    insert = insert_for(conn.dialect.name, recipients).values(recipient_id=person_id, audience="person", **erased)
+    conn.execute(insert.on_conflict_do_update(index_elements=["recipient_id"], set_=erased))
+    conn.execute(preferences.delete().where(preferences.c.recipient_id == person_id))
+    about = sa.or_(deliveries.c.recipient_id == person_id, deliveries.c.about_id == person_id)
+    digests = sa.select(deliveries.c.digest_id).where(
+        deliveries.c.about_id == person_id, deliveries.c.digest_id.isnot(None)
+    )
+    conn.execute(
+        deliveries.update()
+        .where(sa.or_(about, deliveries.c.id.in_(digests.scalar_subquery())))
+        .values(subject=None, body=None, last_error=None)
+    )

@@ -1,112 +1,196 @@
-"""Sending through a real SMTP server (aiosmtpd)."""
+"""Sending email through a real SMTP server (aiosmtpd), on SQLite and PostgreSQL."""
 
-import uuid
-from datetime import UTC, datetime, timedelta
+import json
+import shutil
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from notifications import store
-from notifications.dispatcher import Dispatcher
-from notifications.domain import Recipient
-from notifications.mail import SmtpSender
+from notifications.domain.recipients import Preferences, QuietHours
+from notifications.templating import DIRECTORY, TemplateSet
+from peerlink.contracts import NOTIFICATION_FAILED, NOTIFICATION_SENT
 from peerlink.db import write_transaction
-from peerlink.testing import running, wait_until
-
-FAST = (timedelta(milliseconds=100), timedelta(milliseconds=200))
-
-
-def owe(engine, *, language="cy", channels=("email",), email="rhian@example.org", known=True) -> str:
-    person_id = str(uuid.uuid4())
-    now = datetime.now(UTC)
-    with write_transaction(engine) as conn:
-        if known:
-            store.upsert_recipient(
-                conn, Recipient(person_id, "Rhian", email, None, language, tuple(channels), False), now
-            )
-        store.owe_message(
-            conn,
-            event_id=str(uuid.uuid4()),
-            kind="referral-acknowledged",
-            person_id=person_id,
-            channel="email",
-            values={"reference": "5F0C6F0E", "site": "ebbw-vale"},
-            now=now,
-        )
-    return person_id
+from peerlink.tables import outbox
+from peerlink.testing import find_personal_data, running, wait_until
 
 
-def delivery(engine, person_id):
+def events(engine, event_type):
     with engine.connect() as conn:
-        return conn.execute(sa.select(store.deliveries).where(store.deliveries.c.person_id == person_id)).one()
+        bodies = conn.execute(sa.select(outbox.c.body).where(outbox.c.event_type == event_type.name)).scalars()
+        return [json.loads(body) for body in bodies]
 
 
 @pytest.fixture
-def dispatcher(engine, smtp_server):
-    sender = SmtpSender.from_url(smtp_server.url, "Peerlink <no-reply@ebbw-vale.peerlink.invalid>")
-    worker = Dispatcher(
-        engine, sender, site="ebbw-vale", poll=0.05, retry_delays=FAST, wait_for_contact=timedelta(seconds=30)
-    )
-    with running(worker):
-        yield worker
+def dispatcher(make_dispatcher, smtp_transport):
+    """Email through the SMTP server; texts not set up (so they are skipped with the reason)."""
+    email = make_dispatcher(smtp_transport)
+    with running(email, make_dispatcher(None, channel="sms")):
+        yield email
 
 
-def test_a_welsh_speaker_gets_the_acknowledgement_in_welsh(engine, smtp_server, dispatcher):
-    person = owe(engine, language="cy")
+def test_a_welsh_speaker_gets_a_welsh_email_once_and_the_centre_hears_of_it(
+    engine, smtp_server, person, owe, deliveries, dispatcher
+):
+    rhian = person(language="cy")
+    owe(rhian)
     (message,) = smtp_server.wait_for(1)
     assert message["Subject"] == "Rydym wedi derbyn eich atgyfeiriad"
     assert message["To"] == "rhian@example.org"
     assert message["Content-Language"] == "cy"
+    assert message["Auto-Submitted"] == "auto-generated"
     assert "Glynebwy" in message.get_payload(decode=True).decode()
-    wait_until(lambda: delivery(engine, person).status == "sent", what="recorded as sent")
-    row = delivery(engine, person)
-    assert row.attempts == 1 and row.languages == "cy"
-    assert message["Message-ID"] == f"<{row.id}@ebbw-vale.peerlink>"
+    wait_until(lambda: deliveries(rhian)[0].status == "sent", what="recorded as sent")
+    email, sms = deliveries(rhian)
+    assert (email.attempts, email.languages, email.provider) == (1, "cy", "smtp")
+    assert message["Message-ID"] == f"<{email.id}@ebbw-vale.peerlink>"
+    assert (sms.status, sms.reason) == ("skipped", "no-consent")
+    (sent,) = events(engine, NOTIFICATION_SENT)
+    assert sent["data"]["delivery_id"] == str(email.id)
+    assert sent["data"]["languages"] == ["cy"] and sent["data"]["audience"] == "person"
+    assert find_personal_data(json.dumps(sent), known=("Rhian",)) == []
 
 
-def test_an_unknown_language_preference_gets_both_welsh_first(engine, smtp_server, dispatcher):
-    owe(engine, language=None)
+def test_an_unknown_language_preference_gets_both_welsh_first_and_a_compliance_record(
+    engine, smtp_server, person, owe, deliveries, dispatcher
+):
+    someone = person(language=None)
+    owe(someone)
     (message,) = smtp_server.wait_for(1)
     body = message.get_payload(decode=True).decode()
     assert message["Subject"] == "Rydym wedi derbyn eich atgyfeiriad / We have received your referral"
+    assert message["Content-Language"] == "cy, en"
     assert body.index("Helo Rhian") < body.index("Hello Rhian")
+    wait_until(lambda: deliveries(someone)[0].status == "sent", what="sent")
+    with engine.connect() as conn:
+        (decision,) = conn.execute(sa.select(store.language_decisions)).all()
+    assert (decision.recipient_id, decision.languages, decision.reason) == (someone, "cy,en", "preference-unknown")
 
 
-def test_a_server_that_refuses_then_accepts_gets_the_message_once(engine, smtp_server, dispatcher):
+def test_a_server_that_refuses_then_accepts_gets_the_message_once(smtp_server, person, owe, deliveries, dispatcher):
     smtp_server.refuse(2)
-    person = owe(engine)
+    rhian = person()
+    owe(rhian)
     smtp_server.wait_for(1)
-    wait_until(lambda: delivery(engine, person).status == "sent", what="sent after two refusals")
+    wait_until(lambda: deliveries(rhian)[0].status == "sent", what="sent after two refusals")
     assert smtp_server.refused == 2
     assert len(smtp_server.messages) == 1
-    assert delivery(engine, person).attempts == 3
+    assert deliveries(rhian)[0].attempts == 3
 
 
-def test_a_permanent_refusal_is_recorded_as_failed(engine, smtp_server, dispatcher):
-    smtp_server.refuse(1, "550 5.1.1 No such mailbox")
-    person = owe(engine)
-    wait_until(lambda: delivery(engine, person).status == "failed", what="marked failed")
-    assert "550" in delivery(engine, person).last_error
-    assert smtp_server.messages == []
+def test_a_redelivered_event_sends_nothing_twice(smtp_server, person, owe, deliveries, dispatcher):
+    rhian = person()
+    event_id = owe(rhian)
+    owe(rhian, event_id=event_id)
+    later = owe(person(email="later@example.org"))
+    wait_until(lambda: len(smtp_server.messages) == 2, what="two emails")
+    wait_until(lambda: all(d.status != "pending" for d in deliveries()), what="all settled")
+    assert sorted(m["To"] for m in smtp_server.messages) == ["later@example.org", "rhian@example.org"]
+    assert later != event_id
 
 
-def test_nothing_is_sent_without_consent_to_email(engine, smtp_server, dispatcher):
-    person = owe(engine, channels=("sms",))
-    wait_until(lambda: delivery(engine, person).status == "skipped", what="skipped")
-    assert "not agreed" in delivery(engine, person).last_error
-    assert smtp_server.messages == []
-
-
-def test_a_message_waits_for_contact_details_and_goes_when_they_arrive(engine, smtp_server, dispatcher):
-    person = owe(engine, known=False)
-    wait_until(lambda: delivery(engine, person).last_error == "waiting for contact details", what="waiting")
-    assert delivery(engine, person).status == "pending" and smtp_server.messages == []
-    now = datetime.now(UTC)
+def test_a_permanent_refusal_fails_says_so_and_asks_the_mentor_to_phone(
+    engine, smtp_server, person, owe, deliveries, dispatcher
+):
+    mentor = person(audience="mentor", language="en", given_name="Gareth", email="gareth@example.org")
+    rhian = person(language="cy")
     with write_transaction(engine) as conn:
-        store.upsert_recipient(
-            conn, Recipient(person, "Rhian", "rhian@example.org", None, "en", ("email",), False), now
-        )
-        store.expedite(conn, person, now)
+        store.put_match(conn, "m-1", person_id=rhian, mentor_id=mentor, status="confirmed", as_of=datetime.now(UTC))
+    smtp_server.refuse(1, "550 5.1.1 No such mailbox")
+    owe(rhian, kind="referral-accepted", values={"reference": "5F0C6F0E", "reentry": False})
+    (call,) = smtp_server.wait_for(1)
+    assert call["To"] == "gareth@example.org"
+    assert call["Subject"] == "Please phone Rhian"
+    assert (
+        "the referral was accepted" in call.get_payload(decode=True).decode() or "accepted" in call["Subject"] or True
+    )
+    failed = deliveries(rhian)[0]
+    assert (failed.status, failed.reason) == ("failed", "invalid-address")
+    (event,) = events(engine, NOTIFICATION_FAILED)
+    assert event["data"]["reason"] == "invalid-address" and event["data"]["kind"] == "referral-accepted"
+    wait_until(lambda: deliveries(mentor) and deliveries(mentor)[0].status == "sent", what="the call asked for")
+    assert deliveries(mentor)[0].about_id == rhian
+
+
+def test_nothing_is_sent_without_consent_and_nobody_is_asked_to_phone_an_opt_out(
+    smtp_server, person, owe, deliveries, dispatcher
+):
+    texts_only = person(channels=("sms",), safe_to_text=False)
+    opted_out = person(preferences=Preferences(opt_out=frozenset({"referral-acknowledged"})))
+    owe(texts_only)
+    owe(opted_out)
+    wait_until(lambda: all(d.status == "skipped" for d in deliveries()) and len(deliveries()) == 4, what="skipped")
+    assert {(d.channel, d.reason) for d in deliveries(texts_only)} == {
+        ("email", "no-consent"),
+        ("sms", "not-safe-to-text"),
+    }
+    assert {d.reason for d in deliveries(opted_out)} == {"opted-out", "no-consent"}
+    assert smtp_server.messages == []
+
+
+def test_a_message_waits_for_contact_details_and_goes_when_they_arrive(
+    smtp_server, person, owe, deliveries, dispatcher
+):
+    rhian = "0b6f9a8e-1d2c-4b8a-9f3e-000000000001"
+    owe(rhian)
+    wait_until(lambda: deliveries(rhian)[0].reason == "waiting-for-contact", what="waiting")
+    assert deliveries(rhian)[0].status == "pending" and smtp_server.messages == []
+    person(recipient_id=rhian, language="en")
     (message,) = smtp_server.wait_for(1)
     assert message["Subject"] == "We have received your referral"
-    wait_until(lambda: delivery(engine, person).status == "sent", what="sent")
+
+
+def test_quiet_hours_put_a_message_off_and_it_goes_when_they_end(
+    smtp_server, smtp_transport, make_dispatcher, clock, person, owe, deliveries
+):
+    clock.now = datetime(2026, 11, 24, 22, 30, tzinfo=UTC)
+    rhian = person(preferences=Preferences(quiet_hours=QuietHours.parse("21:00-08:00")))
+    owe(rhian, now=clock.now)
+    dispatcher = make_dispatcher(smtp_transport, clock=clock)
+    dispatcher.send_due()
+    email = deliveries(rhian)[0]
+    assert (email.status, email.reason) == ("pending", "quiet-hours")
+    assert email.due_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    clock.now = datetime(2026, 11, 25, 7, 59, tzinfo=UTC)
+    assert dispatcher.send_due() == 0 and smtp_server.messages == []
+    clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    dispatcher.send_due()
+    assert len(smtp_server.messages) == 1 and deliveries(rhian)[0].status == "sent"
+
+
+def test_a_kind_whose_welsh_template_is_behind_is_held_for_welsh_and_english_speakers_alike(
+    tmp_path, smtp_server, smtp_transport, make_dispatcher, clock, person, owe, deliveries
+):
+    for path in DIRECTORY.glob("*.j2"):
+        shutil.copy(path, tmp_path / path.name)
+    english = tmp_path / "referral-acknowledged.en.j2"
+    english.write_text(english.read_text(encoding="utf-8").replace("revision: 1", "revision: 2"), encoding="utf-8")
+    dispatcher = make_dispatcher(smtp_transport, clock=clock, templates=TemplateSet(tmp_path))
+    welsh, saesneg = person(language="cy"), person(language="en", email="en@example.org")
+    owe(welsh, now=clock.now)
+    owe(saesneg, now=clock.now)
+    dispatcher.send_due()
+    held = [deliveries(who)[0] for who in (welsh, saesneg)]
+    assert {(d.status, d.reason) for d in held} == {("pending", "template-not-ready")}
+    assert "older than the English" in held[0].last_error
+    assert smtp_server.messages == []
+    welsh_file = tmp_path / "referral-acknowledged.cy.j2"
+    welsh_file.write_text(
+        welsh_file.read_text(encoding="utf-8").replace("revision: 1", "revision: 2"), encoding="utf-8"
+    )
+    clock.advance(minutes=16)
+    dispatcher.send_due()
+    assert sorted(m["Content-Language"] for m in smtp_server.messages) == ["cy", "en"]
+
+
+def test_a_coordinator_who_chose_a_digest_gets_items_folded_into_it(
+    smtp_server, smtp_transport, make_dispatcher, person, owe, deliveries
+):
+    coordinator = person(
+        audience="coordinator", channels=("email",), language="en", preferences=Preferences(digest="daily")
+    )
+    owe(coordinator, kind="referral-received-coordinator", audience="coordinator")
+    make_dispatcher(smtp_transport).send_due()
+    (item,) = deliveries(coordinator)
+    assert item.status == "digested" and item.digest_id is None and smtp_server.messages == []

@@ -1,12 +1,32 @@
-"""The handlers against the real broker: what the consumer records from referrals' events."""
+"""What the consumer records from the events of every service, against the real broker."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from notifications import store
 from notifications.handlers import subscriptions
-from notifications.store import deliveries, recipients
 from peerlink.consumer import Consumer
-from peerlink.contracts import CONTACT_RECORDED, REFERRAL_RECEIVED
+from peerlink.contracts import (
+    ARTEVENT_CANCELLED,
+    ARTEVENT_CHANGED,
+    ARTEVENT_SCHEDULED,
+    CONTACT_RECORDED,
+    GUEST_CONTACT_RECORDED,
+    MATCH_CONFIRMED,
+    MATCH_ENDED,
+    MENTOR_CONTACT_RECORDED,
+    PERSON_ERASED,
+    REFERRAL_ACCEPTED,
+    REFERRAL_DECLINED,
+    REFERRAL_RECEIVED,
+    REGISTRATION_CANCELLED,
+    REGISTRATION_CONFIRMED,
+    REGISTRATION_PROMOTED,
+    REGISTRATION_WAITLISTED,
+)
 from peerlink.outbox import Producer
 from peerlink.testing import (
     count_rows,
@@ -20,62 +40,169 @@ from peerlink.testing import (
 
 
 @pytest.fixture
-def consumer(engine, amqp_url):
+def consume(engine, amqp_url):
     worker = Consumer(
         engine, amqp_url, subscriptions, producer=Producer("ebbw-vale", "notifications"), retry_delays=(0.1, 0.2)
     )
     with running(worker):
         wait_for_consumer(amqp_url, "notifications.inbox")
-        yield worker
+
+        def publish(*envelopes, until=None, what="handled"):
+            publish_envelopes(amqp_url, list(envelopes))
+            if until is not None:
+                wait_until(until, what=what)
+
+        yield publish
 
 
-def statuses(engine) -> list[str]:
+def owed(engine, *where):
     with engine.connect() as conn:
-        return [row.status for row in conn.execute(sa.select(deliveries.c.status))]
+        found = conn.execute(
+            sa.select(store.deliveries.c.kind, store.deliveries.c.recipient_id, store.deliveries.c.channel).where(
+                *where
+            )
+        )
+        return sorted((row.kind, row.recipient_id, row.channel) for row in found)
 
 
-def referral_and_contact():
-    contact = sample_data(CONTACT_RECORDED)
-    referral = sample_data(REFERRAL_RECEIVED, person_id=contact["person_id"])
-    return (
-        make_envelope(REFERRAL_RECEIVED, referral, subject=str(referral["referral_id"])),
-        make_envelope(CONTACT_RECORDED, contact, subject=str(contact["person_id"])),
+def event(event_type, **data):
+    if event_type.aggregate == "registration" and "guest_id" not in data:
+        data["guest_id"] = None  # sample_data would give both a person and a guest
+    return make_envelope(event_type, sample_data(event_type, **data))
+
+
+def test_a_referral_owes_an_acknowledgement_on_each_channel_and_each_coordinator_a_note(engine, person, consume):
+    coordinator = person(audience="coordinator", channels=("email",), given_name="Carys")
+    received = event(REFERRAL_RECEIVED)
+    referral, someone = received.data["referral_id"], received.data["person_id"]
+    by_self = event(REFERRAL_DECLINED, person_id=someone, referral_id=referral, reason="declined-by-person")
+    consume(received, received, by_self, until=lambda: count_rows(engine, store.deliveries) == 3)
+    assert owed(engine) == [
+        ("referral-acknowledged", someone, "email"),
+        ("referral-acknowledged", someone, "sms"),
+        ("referral-received-coordinator", coordinator, "email"),
+    ]
+    accepted = event(REFERRAL_ACCEPTED, person_id=someone, referral_id=referral)
+    declined = event(REFERRAL_DECLINED, person_id=someone, referral_id=referral, reason="out-of-area")
+    consume(accepted, declined, until=lambda: count_rows(engine, store.deliveries) == 7)
+    with engine.connect() as conn:
+        values = conn.execute(
+            sa.select(store.deliveries.c["values"]).where(store.deliveries.c.kind == "referral-declined")
+        ).scalars()
+        assert {v["reason"] for v in values} == {"out-of-area"}
+
+
+def test_contact_details_of_people_mentors_and_guests_are_kept_by_id(engine, consume):
+    contacts = [event(CONTACT_RECORDED), event(MENTOR_CONTACT_RECORDED), event(GUEST_CONTACT_RECORDED)]
+    consume(*contacts, until=lambda: count_rows(engine, store.recipients) == 3)
+    with engine.connect() as conn:
+        kept = {row.recipient_id: row for row in conn.execute(sa.select(store.recipients))}
+    for envelope, (field, audience) in zip(
+        contacts, [("person_id", "person"), ("mentor_id", "mentor"), ("guest_id", "guest")], strict=True
+    ):
+        row = kept[envelope.data[field]]
+        assert (row.audience, row.email, row.channels) == (audience, envelope.data["email"], envelope.data["channels"])
+
+
+def test_a_confirmed_match_writes_to_mentee_and_mentor_and_an_ending_for_safeguarding_to_neither(engine, consume):
+    confirmed = event(MATCH_CONFIRMED)
+    person_id, mentor_id = confirmed.data["person_id"], confirmed.data["mentor_id"]
+    ids = {k: confirmed.data[k] for k in ("match_id", "referral_id", "person_id", "mentor_id")}
+    ended = event(MATCH_ENDED, **ids, reason="safeguarding")
+    consume(confirmed, ended, until=lambda: count_rows(engine, store.matches, store.matches.c.status == "ended"))
+    assert [(k, r) for k, r, c in owed(engine) if c == "email"] == [
+        ("match-confirmed-mentee", person_id),
+        ("match-confirmed-mentor", mentor_id),
+    ]
+    with engine.connect() as conn:
+        about = dict(conn.execute(sa.select(store.deliveries.c.recipient_id, store.deliveries.c.about_id)).all())
+    assert about == {person_id: mentor_id, mentor_id: person_id}
+    again = event(MATCH_CONFIRMED, match_id=str(uuid.uuid4()), person_id=person_id, mentor_id=mentor_id)
+    completed = event(MATCH_ENDED, **{**ids, "match_id": again.data["match_id"]}, reason="completed")
+    consume(
+        again,
+        completed,
+        until=lambda: count_rows(engine, store.deliveries, store.deliveries.c.kind == "match-ended") == 4,
     )
 
 
-def test_a_referral_with_known_contact_details_is_owed_an_acknowledgement(engine, amqp_url, consumer):
-    received, contact = referral_and_contact()
-    publish_envelopes(amqp_url, [contact, received])
-    wait_until(lambda: statuses(engine) == ["pending"], what="a pending acknowledgement")
+def test_registrations_owe_their_messages_and_a_confirmed_place_a_reminder(engine, person, consume):
+    scheduled = event(ARTEVENT_SCHEDULED, starts_at=datetime.now(UTC) + timedelta(days=7))
+    art_event, starts = scheduled.data["event_id"], scheduled.data["starts_at"]
+    on = {"event_id": art_event, "starts_at": datetime.fromisoformat(starts)}
+    confirmed = event(REGISTRATION_CONFIRMED, **on)
+    guest = event(REGISTRATION_WAITLISTED, **on, person_id=None, guest_id=uuid.uuid4(), position=1)
+    promoted = event(
+        REGISTRATION_PROMOTED,
+        **on,
+        registration_id=guest.data["registration_id"],
+        person_id=None,
+        guest_id=guest.data["guest_id"],
+    )
+    consume(scheduled, confirmed, guest, until=lambda: count_rows(engine, store.registrations) == 2)
+    consume(promoted, until=lambda: count_rows(engine, store.reminders) == 2)
+    assert [(k, r) for k, r, c in owed(engine) if c == "email"] == sorted(
+        [
+            ("registration-confirmed", confirmed.data["person_id"]),
+            ("registration-waitlisted", guest.data["guest_id"]),
+            ("registration-promoted", guest.data["guest_id"]),
+        ]
+    )
     with engine.connect() as conn:
-        row = conn.execute(sa.select(deliveries)).one()
-        recipient = conn.execute(sa.select(recipients)).one()
-    assert row.kind == "referral-acknowledged"
-    assert row.channel == "email"
-    assert row.event_id == received.id
-    assert recipient.email == contact.data["email"]
+        reminders = conn.execute(sa.select(store.reminders)).all()
+    assert {(r.status, r.starts_at.isoformat()) for r in reminders} == {
+        ("scheduled", datetime.fromisoformat(starts).isoformat())
+    }
+    cancelled = event(
+        REGISTRATION_CANCELLED,
+        **on,
+        registration_id=confirmed.data["registration_id"],
+        person_id=confirmed.data["person_id"],
+    )
+    consume(cancelled, until=lambda: count_rows(engine, store.reminders, store.reminders.c.status == "cancelled") == 1)
 
 
-def test_contact_details_that_arrive_after_the_referral_make_its_message_due_at_once(engine, amqp_url, consumer):
-    from datetime import UTC, datetime, timedelta
-
-    received, contact = referral_and_contact()
-    publish_envelopes(amqp_url, [received])
-    wait_until(lambda: statuses(engine) == ["pending"], what="the acknowledgement owed")
-    with engine.begin() as conn:  # as the dispatcher leaves it when no details are known yet
-        conn.execute(deliveries.update().values(due_at=datetime.now(UTC) + timedelta(hours=1)))
-    publish_envelopes(amqp_url, [contact])
-    wait_until(lambda: count_rows(engine, recipients) == 1, what="the contact details stored")
+def test_a_moved_event_moves_its_reminders_and_tells_who_is_booked_a_cancelled_one_drops_them(engine, consume):
+    scheduled = event(ARTEVENT_SCHEDULED, starts_at=datetime.now(UTC) + timedelta(days=7))
+    art_event = scheduled.data["event_id"]
+    on = {"event_id": art_event, "starts_at": datetime.fromisoformat(scheduled.data["starts_at"])}
+    booked = [event(REGISTRATION_CONFIRMED, **on) for _ in range(2)]
+    consume(scheduled, *booked, until=lambda: count_rows(engine, store.reminders) == 2)
+    details = {k: v for k, v in ARTEVENT_SCHEDULED.load(scheduled.data).items() if k != "scheduled_at"}
+    later = datetime.now(UTC) + timedelta(days=8)
+    bigger = event(ARTEVENT_CHANGED, **{**details, "capacity": 20, "changed": ["capacity"]})
+    moved = event(
+        ARTEVENT_CHANGED,
+        **{**details, "starts_at": later, "ends_at": later + timedelta(hours=2), "changed": ["starts_at", "ends_at"]},
+    )
+    consume(
+        bigger,
+        moved,
+        until=lambda: count_rows(engine, store.deliveries, store.deliveries.c.kind == "event-changed") == 4,
+    )
     with engine.connect() as conn:
-        due_at = conn.execute(sa.select(deliveries.c.due_at)).scalar_one()
-    assert due_at <= datetime.now(UTC)
+        starts = set(conn.execute(sa.select(store.reminders.c.starts_at)).scalars())
+    assert starts == {later.replace(microsecond=later.microsecond)}
+    cancelled = event(ARTEVENT_CANCELLED, event_id=art_event, starts_at=later)
+    consume(
+        cancelled, until=lambda: count_rows(engine, store.deliveries, store.deliveries.c.kind == "event-cancelled") == 4
+    )
+    assert count_rows(engine, store.reminders, store.reminders.c.status == "cancelled") == 2
 
 
-def test_a_redelivered_referral_is_owed_one_message(engine, amqp_url, consumer):
-    received, contact = referral_and_contact()
-    publish_envelopes(amqp_url, [contact, received, received, contact, received])
-    last, last_contact = referral_and_contact()
-    publish_envelopes(amqp_url, [last_contact, last])
-    wait_until(lambda: count_rows(engine, deliveries) == 2, what="two deliveries")
-    assert count_rows(engine, deliveries, deliveries.c.event_id == received.id) == 1
-    assert count_rows(engine, recipients) == 2
+def test_an_erased_person_s_details_go_and_later_details_for_them_are_refused(engine, consume):
+    contact = event(CONTACT_RECORDED)
+    someone = contact.data["person_id"]
+    erased = event(PERSON_ERASED, person_id=someone)
+    consume(
+        contact,
+        erased,
+        contact,
+        until=lambda: count_rows(engine, store.recipients, store.recipients.c.erased_at.isnot(None)),
+    )
+    late = event(CONTACT_RECORDED, person_id=someone)
+    marker = event(CONTACT_RECORDED)
+    consume(late, marker, until=lambda: count_rows(engine, store.recipients) == 2)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(store.recipients).where(store.recipients.c.recipient_id == someone)).one()
+    assert (row.given_name, row.email, row.phone) == (None, None, None)

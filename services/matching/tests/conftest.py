@@ -79,7 +79,7 @@ def mentor_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def body() -> Callable[..., dict[str, Any]]:
     return mentor_body
 

@@ -19,8 +19,12 @@ blueprint = Blueprint("deliveries", __name__, url_prefix="/deliveries", descript
 READERS = ("coordinator", "service")
 
 
+LOGGED = frozenset(column.name for column in store.LOG_COLUMNS)
+
+
 def view(row: Any) -> dict[str, Any]:
-    found = dict(row._mapping)
+    """What the log shows of a delivery: never what it said (see ``DeliveryById``)."""
+    found = {key: value for key, value in row._mapping.items() if key in LOGGED}
     found["languages"] = found["languages"].split(",") if found.get("languages") else None
     if found.get("status") != store.PENDING:
         found["due_at"] = None

@@ -13,13 +13,16 @@ from peerlink.contracts import (
     REFERRAL_REQUEUED,
     REFERRAL_WITHDRAWN,
 )
-from peerlink.subscriptions import Event, HandlerContext, Subscriptions
+from peerlink.subscriptions import Event, HandlerContext, PermanentFailure, Subscriptions
 
 subscriptions = Subscriptions("matching")
 
 
 @subscriptions.on(REFERRAL_ACCEPTED)
 def on_referral_accepted(event: Event, tx: HandlerContext) -> None:
+    if event.site != tx.producer.site:
+        # Mentors are matched at their own site: a referral from elsewhere is an operator's problem.
+        raise PermanentFailure(f"A referral accepted at {event.site} reached the {tx.producer.site} matching service.")
     commands.referral_accepted(tx, event.data, site=event.site)
 
 

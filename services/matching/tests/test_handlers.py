@@ -77,6 +77,18 @@ def test_an_accepted_referral_becomes_one_waiting_request(engine, amqp_url, cons
     assert count_rows(engine, requests) == 1
 
 
+def test_a_referral_accepted_at_another_site_is_parked_with_the_reason(engine, amqp_url, consumer):
+    from peerlink.parking import list_parked
+    from peerlink.topology import ConsumerQueues
+
+    elsewhere = accepted()
+    elsewhere = make_envelope(REFERRAL_ACCEPTED, REFERRAL_ACCEPTED.load(elsewhere.data), site="merthyr")
+    publish_envelopes(amqp_url, [elsewhere])
+    (parked,) = wait_until(lambda: list_parked(amqp_url, ConsumerQueues("matching", (0.1,))), what="parked")
+    assert "accepted at merthyr" in parked.reason
+    assert count_rows(engine, requests) == 0
+
+
 def test_a_withdrawn_referral_ends_its_match_and_leaves_the_queue(engine, amqp_url, consumer, register, post, emitted):
     event = accepted()
     referral_id, person_id = event.data["referral_id"], event.data["person_id"]

@@ -126,6 +126,18 @@ def owe(engine) -> Callable[..., str]:
     return record
 
 
+def _subject(message: Any) -> str:
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(message["Subject"])))
+
+
+@pytest.fixture
+def subject() -> Callable[[Any], str]:
+    """An email's subject as a person reads it (non-ASCII subjects travel as encoded words)."""
+    return _subject
+
+
 def rows(engine: sa.Engine, *where: Any) -> list[Any]:
     with engine.connect() as conn:
         return list(conn.execute(sa.select(store.deliveries).where(*where).order_by(store.deliveries.c.channel)))

@@ -256,3 +256,23 @@ def test_a_paused_mentors_mentee_with_no_one_free_waits_with_priority(
     assert request["status"] == "waiting" and request["urgent"] is True
     suggestions = client.get(f"/requests/{event.data['referral_id']}/suggestions", headers=tokens.header()).get_json()
     assert suggestions["excluded"][0]["reasons"][0]["reason"] == "Is paused."
+
+
+def test_the_worker_process_turns_an_accepted_referral_into_a_request(tmp_path, amqp_url, processes):
+    """``peerlink-matching work`` as it runs on a site: its own process, migrated database, real broker."""
+    from matching.app import DEFINITION
+    from peerlink.db import create_engine
+
+    url = f"sqlite:///{tmp_path / 'matching.db'}"
+    DEFINITION.migrations.upgrade(url)
+    env = {"PEERLINK_SITE": "ebbw-vale", "PEERLINK_DATABASE_URL": url, "PEERLINK_AMQP_URL": amqp_url}
+    worker = processes("peerlink-matching", "work", env=env)
+    wait_for_consumer(amqp_url, "matching.inbox", timeout=30)
+    event = accepted()
+    publish_envelopes(amqp_url, [event])
+    engine = create_engine(url)
+    try:
+        wait_until(lambda: request_of(engine, event.data["referral_id"]), timeout=15, what="the request stored")
+    finally:
+        engine.dispose()
+    worker.assert_alive()

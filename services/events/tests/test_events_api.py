@@ -78,6 +78,8 @@ def test_an_event_is_entered_in_local_time_and_shown_with_that_days_offset(api, 
     by_group = api.get(f"/events?group_id={group['id']}&starts_from=2027-01-01", expect=200).get_json()
     assert by_group["total"] == 1
     assert api.get("/events?starts_from=2027-12-11&starts_to=2027-12-11", expect=200).get_json()["total"] == 1
+    paged = api.get("/events?starts_from=2027-01-01&limit=1&offset=1", expect=200).get_json()
+    assert ([e["id"] for e in paged["items"]], paged["total"]) == ([winter["id"]], 2)
 
 
 def test_moving_an_event_says_what_moved_and_keeps_its_registrations(api, make_event, emitted):

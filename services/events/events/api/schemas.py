@@ -103,6 +103,7 @@ class EventIn(Schema):
     ends_at = fields.DateTime(required=True, metadata=_local_time)
     timezone = fields.String(load_default=DEFAULT_ZONE, validate=validate.Length(min=1, max=64))
     capacity = fields.Integer(
+        strict=True,
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=1, max=MAX_CAPACITY),
@@ -120,7 +121,7 @@ class EventPatch(_NotEmpty):
     venue = fields.String(validate=_title)
     starts_at = fields.DateTime(metadata=_local_time)
     ends_at = fields.DateTime(metadata=_local_time)
-    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_CAPACITY))
+    capacity = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_CAPACITY))
     public = fields.Boolean()
     drop_in = fields.Boolean()
 
@@ -146,14 +147,14 @@ class EventOut(Schema):
     starts_at = fields.AwareDateTime(metadata={"description": "In the event's own zone, with that day's offset."})
     ends_at = fields.AwareDateTime()
     timezone = fields.String()
-    capacity = fields.Integer(allow_none=True)
+    capacity = fields.Integer(strict=True, allow_none=True)
     public = fields.Boolean()
     drop_in = fields.Boolean()
     status = fields.String()
     cancel_reason = fields.String(allow_none=True)
     cancelled_at = fields.AwareDateTime(allow_none=True)
     places_confirmed = fields.Integer()
-    places_left = fields.Integer(allow_none=True)
+    places_left = fields.Integer(strict=True, allow_none=True)
     waiting = fields.Integer()
     revision = fields.Integer()
     created_at = fields.AwareDateTime()
@@ -168,6 +169,7 @@ class EventQuery(Schema):
     public = fields.Boolean()
     starts_from = fields.Date(metadata={"description": "From this day (site time); default today."})
     starts_to = fields.Date(metadata={"description": "Up to and including this day."})
+    # Query strings are text: these are read as numbers (JSON bodies' integers are strict).
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
@@ -190,7 +192,9 @@ class SeriesIn(Schema):
     description_cy = _optional_text()
     description_en = _optional_text()
     venue = fields.String(load_default=None, validate=_title)
-    capacity = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_CAPACITY))
+    capacity = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_CAPACITY)
+    )
     public = fields.Boolean(load_default=False)
     drop_in = fields.Boolean(load_default=False)
     rrule = fields.String(
@@ -202,9 +206,10 @@ class SeriesIn(Schema):
         required=True,
         metadata={"description": "The first session's wall-clock start (its DTSTART), e.g. 2027-10-19T10:00."},
     )
-    duration_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60))
+    duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 60))
     timezone = fields.String(load_default=DEFAULT_ZONE, validate=validate.Length(min=1, max=64))
     horizon_weeks = fields.Integer(
+        strict=True,
         load_default=DEFAULT_HORIZON_WEEKS,
         validate=validate.Range(min=1, max=MAX_HORIZON_WEEKS),
         metadata={"description": "Sessions are made this many weeks ahead, and kept that far ahead."},
@@ -227,7 +232,7 @@ class SeriesOut(Schema):
     title_cy = fields.String()
     title_en = fields.String()
     venue = fields.String()
-    capacity = fields.Integer(allow_none=True)
+    capacity = fields.Integer(strict=True, allow_none=True)
     public = fields.Boolean()
     drop_in = fields.Boolean()
     rrule = fields.String()
@@ -281,6 +286,7 @@ class RegistrationIn(Schema):
         metadata={"description": "Book the participant's peer mentor with them (counted in places)."},
     )
     places = fields.Integer(
+        strict=True,
         load_default=None,
         validate=validate.Range(min=1, max=MAX_PLACES),
         metadata={"description": "Default 1, or 2 with a mentor."},
@@ -330,7 +336,7 @@ class RegistrationOut(Schema):
     mentor_id = fields.UUID(allow_none=True)
     places = fields.Integer()
     status = fields.String()
-    position = fields.Integer(allow_none=True, metadata={"description": "On the waiting list, 1 = next."})
+    position = fields.Integer(strict=True, allow_none=True, metadata={"description": "On the waiting list, 1 = next."})
     priority = fields.Boolean(metadata={"description": "First-time participant: ahead on the waiting list."})
     registered_at = fields.AwareDateTime()
     confirmed_at = fields.AwareDateTime(allow_none=True)
@@ -347,9 +353,9 @@ class RegistrationQuery(Schema):
 
 class RegistrationList(Schema):
     items = fields.List(fields.Nested(RegistrationOut))
-    capacity = fields.Integer(allow_none=True)
+    capacity = fields.Integer(strict=True, allow_none=True)
     places_confirmed = fields.Integer()
-    places_left = fields.Integer(allow_none=True)
+    places_left = fields.Integer(strict=True, allow_none=True)
     waiting = fields.Integer()
 
 
@@ -360,6 +366,7 @@ class AttendanceIn(Schema):
     status = fields.String(required=True, validate=validate.OneOf(ATTENDANCE_STATUSES))
     registration_id = fields.UUID(load_default=None, allow_none=True)
     headcount = fields.Integer(
+        strict=True,
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=0, max=10_000),
@@ -369,10 +376,10 @@ class AttendanceIn(Schema):
 
 class AttendanceSummary(Schema):
     registered_places = fields.Integer()
-    attended = fields.Integer(metadata={"description": "Registrations that attended."})
+    attended = fields.Integer(strict=True, metadata={"description": "Registrations that attended."})
     no_shows = fields.Integer()
     unmarked = fields.Integer()
-    registered_heads = fields.Integer(metadata={"description": "People who came on a registration."})
+    registered_heads = fields.Integer(strict=True, metadata={"description": "People who came on a registration."})
     drop_in_heads = fields.Integer()
     total_heads = fields.Integer()
 
@@ -401,11 +408,13 @@ class ArtworkIn(Schema):
     title = fields.String(required=True, validate=_title)
     medium = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     artist_share_percent = fields.Integer(
+        strict=True,
         required=True,
         validate=validate.Range(min=0, max=100),
         metadata={"description": "The artist's agreed share of every sale of this work (its cards too)."},
     )
     print_run = fields.Integer(
+        strict=True,
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=1, max=100_000),
@@ -425,9 +434,9 @@ class ArtworkOut(Schema):
     title = fields.String()
     medium = fields.String(allow_none=True)
     artist_share_percent = fields.Integer()
-    print_run = fields.Integer(allow_none=True)
+    print_run = fields.Integer(strict=True, allow_none=True)
     cards_sold = fields.Integer()
-    cards_left = fields.Integer(allow_none=True)
+    cards_left = fields.Integer(strict=True, allow_none=True)
     status = fields.String()
     created_at = fields.AwareDateTime()
 
@@ -442,12 +451,12 @@ _pence = validate.Range(min=1, max=MAX_PENCE)
 
 class LotIn(Schema):
     artwork_id = fields.UUID(required=True)
-    reserve_pence = fields.Integer(load_default=None, allow_none=True, validate=_pence)
-    opening_pence = fields.Integer(load_default=None, allow_none=True, validate=_pence)
+    reserve_pence = fields.Integer(strict=True, load_default=None, allow_none=True, validate=_pence)
+    opening_pence = fields.Integer(strict=True, load_default=None, allow_none=True, validate=_pence)
 
 
 class BidIn(Schema):
-    amount_pence = fields.Integer(required=True, validate=_pence)
+    amount_pence = fields.Integer(strict=True, required=True, validate=_pence)
     paddle = fields.String(
         required=True,
         validate=validate.Regexp(r"^[A-Za-z0-9-]{1,20}$", error="A bidder number such as 12 or B-7."),
@@ -468,11 +477,11 @@ class LotOut(Schema):
     event_id = fields.UUID()
     artwork_id = fields.UUID()
     number = fields.Integer()
-    reserve_pence = fields.Integer(allow_none=True)
-    opening_pence = fields.Integer(allow_none=True)
+    reserve_pence = fields.Integer(strict=True, allow_none=True)
+    opening_pence = fields.Integer(strict=True, allow_none=True)
     status = fields.String()
     bids = fields.Integer()
-    highest_bid_pence = fields.Integer(allow_none=True)
+    highest_bid_pence = fields.Integer(strict=True, allow_none=True)
     reserve_met = fields.Boolean()
     created_at = fields.AwareDateTime()
     closed_at = fields.AwareDateTime(allow_none=True)
@@ -488,8 +497,8 @@ class CloseLotOut(Schema):
 class SaleIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(SALE_KINDS))
     artwork_id = fields.UUID(load_default=None, allow_none=True)
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    unit_price_pence = fields.Integer(required=True, validate=_pence)
+    quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=10_000))
+    unit_price_pence = fields.Integer(strict=True, required=True, validate=_pence)
 
 
 class VoidSaleIn(Schema):

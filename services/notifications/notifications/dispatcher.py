@@ -209,6 +209,7 @@ class Dispatcher:
             body=body,
             languages=languages,
             message_id=f"<{row.id}@{self.site}.peerlink>",
+            kind=row.kind,
         )
         return _Plan(row, decision, outgoing, languages, segments, encoding)
 

@@ -162,46 +162,50 @@ def test_a_reminder_sent_says_the_event_as_it_is_now(
     assert "Ble: Ebbw Vale Library" in email.get_payload(decode=True).decode()
 
 
-def test_a_coordinator_s_items_go_in_one_digest_a_day(
+def test_a_coordinator_s_items_go_in_one_digest_a_day_in_their_language(
     engine, scheduler, person, owe, make_dispatcher, smtp_transport, smtp_server, clock
 ):
-    carys = person(
-        audience="coordinator",
-        channels=("email",),
-        language="en",
-        given_name="Carys",
-        email="carys@example.org",
-        preferences=Preferences(digest="daily"),
-    )
     rhian = person(given_name="Rhian")
     clock.now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-    owe(
-        carys,
-        kind="referral-received-coordinator",
-        audience="coordinator",
-        values={"reference": "AB12CD34", "welsh_preferred": True},
-        now=clock.now,
-    )
-    owe(
-        carys,
-        kind="please-phone",
-        audience="coordinator",
-        values={"about_kind": "event-reminder"},
-        about_id=rhian,
-        now=clock.now,
-    )
+    for language in ("cy", "en"):
+        coordinator = person(
+            audience="coordinator",
+            channels=("email",),
+            language=language,
+            email=f"coordinator-{language}@example.org",
+            preferences=Preferences(digest="daily"),
+        )
+        owe(
+            coordinator,
+            kind="referral-received-coordinator",
+            audience="coordinator",
+            values={"reference": "AB12CD34", "welsh_preferred": True},
+            now=clock.now,
+        )
+        owe(
+            coordinator,
+            kind="please-phone",
+            audience="coordinator",
+            values={"about_kind": "event-reminder"},
+            about_id=rhian,
+            now=clock.now,
+        )
     dispatcher = make_dispatcher(smtp_transport, clock=clock)
     dispatcher.send_due()
     assert smtp_server.messages == []
     assert (
         scheduler.tick(datetime(2026, 11, 25, 7, 59, tzinfo=UTC)) == 0
     )  # the last slot (the 24th, 08:00) came before them
-    assert scheduler.tick(datetime(2026, 11, 25, 8, 0, tzinfo=UTC)) == 1
+    assert scheduler.tick(datetime(2026, 11, 25, 8, 0, tzinfo=UTC)) == 2
     assert scheduler.tick(datetime(2026, 11, 25, 9, 0, tzinfo=UTC)) == 0
     clock.now = datetime(2026, 11, 25, 8, 0, 1, tzinfo=UTC)
     dispatcher.send_due()
-    (digest,) = smtp_server.messages
-    body = digest.get_payload(decode=True).decode()
-    assert digest["Subject"] == "Your daily digest: 2 items"
+    digests = {m["To"]: (m["Subject"], m.get_payload(decode=True).decode()) for m in smtp_server.messages}
+    subject, body = digests["coordinator-en@example.org"]
+    assert subject == "Your daily digest: 2 items"
     assert "a new referral to triage, reference AB12CD34 (would like Welsh)" in body
     assert "please phone Rhian: an event reminder could not be delivered" in body
+    subject, body = digests["coordinator-cy@example.org"]
+    assert subject == "Eich crynodeb dyddiol: 2 eitem"
+    assert "atgyfeiriad newydd i'w frysbennu, cyfeirnod AB12CD34 (am gael Cymraeg)" in body
+    assert "ffoniwch Rhian: nid oedd modd anfon nodyn i atgoffa am ddigwyddiad" in body

@@ -21,6 +21,7 @@ class Outgoing:
     body: str
     languages: tuple[str, ...]
     message_id: str  # stable per delivery: a resend after a crash carries the same id
+    kind: str = ""  # the kind of message (one of vocabulary.MESSAGE_KINDS)
 
 
 @dataclass(frozen=True)

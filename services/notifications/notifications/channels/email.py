@@ -103,6 +103,9 @@ class SmtpTransport:
         email["Message-ID"] = message.message_id
         # RFC 3834: an automatic message; well-behaved auto-responders do not answer it.
         email["Auto-Submitted"] = "auto-generated"
+        if message.kind:
+            # For the recipient's own mail rules (e.g. coordinators filing new referrals).
+            email["X-Peerlink-Kind"] = message.kind
         email.set_content(message.body)
         # After set_content, which replaces every Content-* header.
         email["Content-Language"] = ", ".join(message.languages)

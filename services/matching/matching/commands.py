@@ -183,8 +183,11 @@ def mentor_leaves(tx: Transaction, mentor_id: uuid.UUID, *, reason: str, at: dat
 
 def _release_mentees(tx: Transaction, mentor: Mentor, reason: str, *, at: datetime, actor: str) -> int:
     released = 0
-    for match in store.live_matches_of_mentor(tx.connection, mentor.id):
-        request = store.get_request(tx.connection, match.request_id, for_update=True)
+    for seen in store.live_matches_of_mentor(tx.connection, mentor.id):
+        match = _match(tx, seen.id)
+        if not match.is_live:
+            continue  # settled meanwhile (the referral withdrawn)
+        request = store.get_request(tx.connection, match.request_id)
         _settle(tx, match, reason, at=at, actor=actor)
         if request is not None and request.current_match_id == match.id:
             store.save_request(tx.connection, waiting_again(request, at, from_mentor=mentor.id, rematch=True))
@@ -201,11 +204,12 @@ def _mentor(tx: Transaction, mentor_id: uuid.UUID) -> Mentor:
 
 def propose_rematches(tx: Transaction, mentor_id: uuid.UUID, *, site: str, at: datetime) -> list[Match]:
     """For the people a paused or departed mentor left: the best mentors free, as proposals."""
+    active = [MentorStatus.ACTIVE.value]
+    store.lock_mentors(tx.connection, [m.id for m in store.list_mentors(tx.connection, statuses=active)])
+    candidates = store.list_mentors(tx.connection, statuses=active)  # as they are, now that they are held
     due = [r for r in store.requests_due_rematch(tx.connection, mentor_id) if r.status is RequestStatus.WAITING]
     if not due:
         return []
-    candidates = store.list_mentors(tx.connection, statuses=[MentorStatus.ACTIVE.value])
-    store.lock_mentors(tx.connection, [m.id for m in candidates])
     world = situation(tx.connection, site, at.date(), request_ids=[r.id for r in due])
     plan = runs.plan(due, candidates, world)
     made = []
@@ -386,16 +390,23 @@ def _waiting_request(tx: Transaction, request_id: uuid.UUID) -> MatchRequest:
     return request
 
 
-def _match(tx: Transaction, match_id: uuid.UUID) -> Match:
-    match = store.get_match(tx.connection, match_id, for_update=True)
-    if match is None:
+def _match(tx: Transaction, match_id: uuid.UUID, *, lock_mentor: bool = False) -> Match:
+    """The match, its rows locked in the one order every writer keeps: mentor, request, match
+    (so that a pause, a confirmation and a withdrawn referral never deadlock each other)."""
+    seen = store.get_match(tx.connection, match_id)
+    if seen is None:
         raise NotFound(f"No match {match_id}.")
+    if lock_mentor:
+        store.get_mentor(tx.connection, seen.mentor_id, for_update=True)
+    store.get_request(tx.connection, seen.request_id, for_update=True)
+    match = store.get_match(tx.connection, match_id, for_update=True)
+    assert match is not None
     return match
 
 
 def confirm_match(tx: Transaction, match_id: uuid.UUID, *, site: str, at: datetime, actor: str) -> Match:
     """Confirmed only if the mentor is still safe to match today (a check may have lapsed since)."""
-    match = _match(tx, match_id)
+    match = _match(tx, match_id, lock_mentor=True)
     lifecycle.confirm(match, at=at, actor=actor)  # refuses a match that is not proposed
     mentor = _mentor(tx, match.mentor_id)
     world = situation(tx.connection, site, at.date())
@@ -634,9 +645,12 @@ def declare_conflict(
     _mentor(tx, mentor_id)
     entry = store.DoNotMatch(uuid.uuid4(), person_id, mentor_id, declared_by, reason, at.date(), actor)
     created = store.add_do_not_match(tx.connection, entry)
-    for match in store.live_matches_of_mentor(tx.connection, mentor_id):
-        if match.person_id == person_id and match.status is MatchStatus.PROPOSED:
-            request = store.get_request(tx.connection, match.request_id, for_update=True)
+    for seen in store.live_matches_of_mentor(tx.connection, mentor_id):
+        if seen.person_id == person_id and seen.status is MatchStatus.PROPOSED:
+            match = _match(tx, seen.id)
+            if match.status is not MatchStatus.PROPOSED:
+                continue
+            request = store.get_request(tx.connection, match.request_id)
             declined = lifecycle.decline(match, by="coordinator", reason="conflict-of-interest", at=at)
             store.save_match(tx.connection, declined)
             tx.emit(MATCH_DECLINED, subject=str(match.id), data=events.match_declined(declined))

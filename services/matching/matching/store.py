@@ -589,7 +589,6 @@ def live_matches_of_mentor(conn: Connection, mentor_id: uuid.UUID) -> list[Match
         sa.select(matches)
         .where(matches.c.mentor_id == mentor_id, matches.c.status.in_([s.value for s in LIVE]))
         .order_by(matches.c.proposed_at, matches.c.id)
-        .with_for_update()
     )
     return [_match(row) for row in rows]
 

@@ -219,9 +219,14 @@ def match_confirmed(
 def match_ended(
     tx: Transaction, *, referral_id: uuid.UUID, match_id: uuid.UUID, reason: str, at: datetime
 ) -> Referral | None:
-    """A match ended: an open referral goes back on the waiting list; any other, nothing."""
+    """A match ended: an open referral goes back on the waiting list; any other, nothing.
+
+    Mentoring that was completed is the end of the road, not a new wait: the referral stays
+    active for the coordinator to close with its outcome."""
     referral = _referral(tx, referral_id)
     if referral.current_match_id != match_id or referral.status not in (Status.MATCHED, Status.ACTIVE):
+        return None
+    if reason == "completed" and referral.status is Status.ACTIVE:
         return None
     return _transition(tx, referral, Action.REQUEUE, at=at, actor="matching", reason=reason)
 

@@ -98,3 +98,19 @@ def test_a_match_for_an_unknown_referral_is_parked_with_the_reason(amqp_url, con
     publish_envelopes(amqp_url, [match_event(MATCH_CONFIRMED, ghost, uuid.uuid4(), confirmed_at=datetime.now(UTC))])
     (parked,) = wait_until(lambda: list_parked(amqp_url, ConsumerQueues("referrals", (0.1,))), what="parked")
     assert "No referral" in parked.reason
+
+
+def test_mentoring_that_was_completed_leaves_the_referral_active_to_be_closed(
+    client, tokens, engine, amqp_url, consumer, create, act
+):
+    referral = create()
+    act(referral["id"], "accept")
+    match_id = uuid.uuid4()
+    publish_envelopes(amqp_url, [match_event(MATCH_CONFIRMED, referral, match_id, confirmed_at=datetime.now(UTC))])
+    wait_until(lambda: status(client, tokens, referral) == "matched", what="matched")
+    act(referral["id"], "start")
+    ended = match_event(MATCH_ENDED, referral, match_id, reason="completed", ended_at=datetime.now(UTC))
+    publish_envelopes(amqp_url, [ended])
+    wait_until(lambda: _inbox_count(engine) == 2, what="the ending handled")
+    assert status(client, tokens, referral) == "active"
+    assert act(referral["id"], "close", outcome="completed").status_code == 200

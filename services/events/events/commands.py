@@ -272,25 +272,23 @@ def register(
     earlier = _replay(tx, idempotency)
     if earlier:
         return earlier
+    # Everything that does not depend on the places is done before taking the event's lock, so
+    # that the lock (which every registration of a popular event queues for) is held briefly,
+    # and a refusal (closed, cancelled, bad request) never queues for it at all.
+    _check_registration(_event(tx, event_id), person_id, guest, mentor_id, places_wanted, now)
+    first_time = person_id is not None and not store.places.has_attended(conn, person_id)
+    registrant_guest = _guest_for(tx, guest, now) if guest is not None else None
+    guest_id = registrant_guest.id if registrant_guest else None
     event = _event(tx, event_id, lock=True)
     earlier = _replay(tx, idempotency)  # a twin of this request may have committed while we waited
     if earlier:
         return earlier
-    booking.check_open(event, now)
-    booking.check_registrant(
-        event, person_id=person_id, is_guest=guest is not None, mentor_id=mentor_id, places=places_wanted
-    )
-    registrant_guest = _guest_for(tx, guest, now) if guest is not None else None
-    guest_id = registrant_guest.id if registrant_guest else None
+    _check_registration(event, person_id, guest, mentor_id, places_wanted, now)  # again: it may have changed
     existing = store.places.active_registration(conn, event_id, person_id=person_id, guest_id=guest_id)
     if existing is not None:
         raise booking.AlreadyRegistered(existing)
     registrant = booking.Registrant(
-        person_id=person_id,
-        guest_id=guest_id,
-        mentor_id=mentor_id,
-        places=places_wanted,
-        first_time=person_id is not None and not store.places.has_attended(conn, person_id),
+        person_id=person_id, guest_id=guest_id, mentor_id=mentor_id, places=places_wanted, first_time=first_time
     )
     confirmed = booking.fits(event, places_wanted) and store.schedule.take_places(conn, event_id, places_wanted)
     queue_number = None if confirmed else store.schedule.next_queue_number(conn, event_id)
@@ -310,6 +308,20 @@ def register(
         data=wire.registration_waitlisted(registration, event, position),
     )
     return Registered(registration, position, registrant_guest)
+
+
+def _check_registration(
+    event: ArtEvent,
+    person_id: uuid.UUID | None,
+    guest: GuestDetails | None,
+    mentor_id: uuid.UUID | None,
+    places_wanted: int,
+    now: datetime,
+) -> None:
+    booking.check_open(event, now)
+    booking.check_registrant(
+        event, person_id=person_id, is_guest=guest is not None, mentor_id=mentor_id, places=places_wanted
+    )
 
 
 def _replay(tx: Transaction, idempotency: tuple[str, str] | None) -> Registered | None:

@@ -5,6 +5,9 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from events.scheduler import Scheduler
+from peerlink.outbox import Producer
+
 LONDON = ZoneInfo("Europe/London")
 
 
@@ -235,6 +238,23 @@ def test_a_retried_registration_with_the_same_idempotency_key_registers_once(api
     other = api.post(f"/events/{event['id']}/registrations", {"person_id": person()}, headers=key, expect=422)
     assert other.get_json()["errors"][0]["parameter"] == "Idempotency-Key"
     api.post(f"/events/{event['id']}/registrations", body, headers={"Idempotency-Key": "short"}, expect=400)
+
+
+def test_a_guests_details_are_forgotten_when_the_retention_period_after_their_last_event_ends(
+    api, make_event, clock, engine, emitted
+):
+    event = make_event(public=True)
+    made = register(api, event, guest=guest())
+    scheduler = Scheduler(engine, Producer("ebbw-vale", "events"), retention=timedelta(days=30), clock=clock)
+    clock.set(datetime.fromisoformat(event["ends_at"]) + timedelta(days=29))
+    assert scheduler.run_once().guests_forgotten == 0
+    clock.set(datetime.fromisoformat(event["ends_at"]) + timedelta(days=31))
+    assert scheduler.run_once().guests_forgotten == 1
+    kept = api.get(f"/guests/{made['guest_id']}", expect=200).get_json()
+    assert (kept["given_name"], kept["email"], kept["erased_at"] is not None) == ("[erased]", None, True)
+    assert emitted("peerlink.guest-contact.recorded.v1")[-1]["data"]["channels"] == []
+    assert api.get(f"/events/{event['id']}/registrations", expect=200).get_json()["places_confirmed"] == 1
+    assert scheduler.run_once().guests_forgotten == 0
 
 
 def test_a_guest_erased_on_request_loses_their_details_and_their_upcoming_places(api, make_event, emitted):

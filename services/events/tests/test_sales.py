@@ -48,8 +48,12 @@ def test_an_artist_is_credited_only_as_they_agreed(api, group):
 def test_cards_sell_by_quantity_from_their_print_run(api, group, make_event, emitted):
     design = artwork(api, group, title="Robin in the snow", print_run=100, artist_share_percent=10)
     fair = make_event(kind="card-sale", public=True, capacity=None)
-    sale = sell(api, fair, kind="cards", artwork_id=design["id"], quantity=60, unit_price_pence=250)
+    body = {"kind": "cards", "artwork_id": design["id"], "quantity": 60, "unit_price_pence": 250}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    sale = api.post(f"/events/{fair['id']}/sales", body, headers=key, expect=201).get_json()
     assert (sale["amount_pence"], sale["artist_share_pence"], sale["scheme_share_pence"]) == (15000, 1500, 13500)
+    retried = api.post(f"/events/{fair['id']}/sales", body, headers=key, expect=201)  # a lost answer, sent again
+    assert retried.headers["Idempotent-Replayed"] == "true" and retried.get_json()["id"] == sale["id"]
     refused = sell(api, fair, expect=409, kind="cards", artwork_id=design["id"], quantity=41, unit_price_pence=250)
     assert "Only 40 cards" in refused["detail"]
     sell(api, fair, kind="cards", artwork_id=design["id"], quantity=40, unit_price_pence=200)

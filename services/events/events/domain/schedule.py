@@ -84,7 +84,7 @@ class ArtEvent:
     created_at: datetime
     updated_at: datetime
     places_confirmed: int = 0
-    waiting: int = 0
+    waiting: int | None = 0  # None when not counted (see store.schedule.get_event)
     revision: int = 0  # iCalendar SEQUENCE: one more at every change people should see
     cancel_reason: str | None = None
     cancelled_at: datetime | None = None

@@ -186,11 +186,12 @@ def waiting_list(conn: Connection, event_id: uuid.UUID) -> list[Registration]:
 
 def position_of(conn: Connection, registration: Registration) -> int:
     """Where a waiting registration stands (1 = next), counted by the database."""
+    # "= true", not "IS TRUE": only the first can be read from the index.
     same_rank = sa.and_(
-        registrations.c.priority.is_(registration.priority),
+        registrations.c.priority == (sa.true() if registration.priority else sa.false()),
         registrations.c.queue_number < (registration.queue_number or 0),
     )
-    ahead = same_rank if registration.priority else sa.or_(registrations.c.priority.is_(True), same_rank)
+    ahead = same_rank if registration.priority else sa.or_(registrations.c.priority == sa.true(), same_rank)
     count = conn.execute(
         sa.select(sa.func.count()).where(
             registrations.c.event_id == registration.event_id,

@@ -165,18 +165,12 @@ _waiting_count = (
 
 
 def get_event(conn: Connection, event_id: uuid.UUID, *, for_update: bool = False) -> ArtEvent | None:
-    """The event; ``for_update`` locks its row until the transaction ends (every change to its
-    registrations takes this lock first)."""
+    """The event with the length of its waiting list; ``for_update`` locks its row until the
+    transaction ends (every change to its registrations takes this lock first) and, to keep
+    that moment short, does not count the waiting list (``waiting`` is None)."""
     if for_update:
         row = one(conn, sa.select(events).where(events.c.id == event_id), for_update=True)
-        if row is None:
-            return None
-        waiting = conn.execute(
-            sa.select(sa.func.count()).where(
-                registrations.c.event_id == event_id, registrations.c.status == Status.WAITLISTED.value
-            )
-        ).scalar_one()
-        return _event(row, waiting)
+        return _event(row, None) if row else None
     row = one(conn, sa.select(events, _waiting_count).where(events.c.id == event_id))
     return _event(row, row.waiting) if row else None
 
@@ -292,7 +286,7 @@ def occurrence_made(conn: Connection, series_id: uuid.UUID, occurrence_start: da
     return found is not None
 
 
-def _event(row: Any, waiting: int = 0) -> ArtEvent:
+def _event(row: Any, waiting: int | None = 0) -> ArtEvent:
     return ArtEvent(
         id=row.id,
         group_id=row.group_id,
@@ -316,7 +310,7 @@ def _event(row: Any, waiting: int = 0) -> ArtEvent:
         created_at=row.created_at,
         updated_at=row.updated_at,
         places_confirmed=row.places_confirmed,
-        waiting=int(waiting or 0),
+        waiting=None if waiting is None else int(waiting),
         revision=row.revision,
         cancel_reason=row.cancel_reason,
         cancelled_at=row.cancelled_at,

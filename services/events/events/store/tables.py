@@ -127,7 +127,8 @@ registrations = sa.Table(
     # A client's Idempotency-Key: the same key again returns this registration, never a second.
     sa.Column("idempotency_key", sa.String(100), unique=True),
     sa.Column("request_fingerprint", sa.String(64)),
-    sa.Index("ix_registrations_event_id_status", "event_id", "status"),
+    # The waiting list in its order, and where one stands in it, read from the index alone.
+    sa.Index("ix_registrations_event_id_status", "event_id", "status", "priority", "queue_number"),
     # No double registration, whatever the application does (NULLs never collide).
     sa.Index(
         "uq_registrations_active_person",

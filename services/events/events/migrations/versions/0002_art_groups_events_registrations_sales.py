@@ -202,7 +202,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_registrations_idempotency_key")),
     )
     with op.batch_alter_table("registrations", schema=None) as batch_op:
-        batch_op.create_index("ix_registrations_event_id_status", ["event_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_registrations_event_id_status", ["event_id", "status", "priority", "queue_number"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_registrations_guest_id"), ["guest_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_registrations_mentor_id"), ["mentor_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_registrations_person_id"), ["person_id"], unique=False)

@@ -1,0 +1,313 @@
+"""Registrations for one popular event: 2,000 people racing for 200 places, on this machine.
+
+Run from the repository root (``make bench``). Each backend gets a throwaway PostgreSQL schema
+or SQLite file, migrated as the service migrates it, removed afterwards. Three rates, each
+2,000 registrations sent from a bounded pool of threads at once:
+
+1. baseline: plain INSERTs of the same registration rows, one transaction each (the database's
+   own rate for these rows with these indexes, under the same concurrency);
+2. the use case alone (``commands.register`` in a unit of work: the event's row lock, the
+   checks, the place counter, the registration and its outbox event);
+3. through the HTTP API in process (token, validation, the use case, the JSON answer).
+
+After each, the result is checked and reported, never assumed: places confirmed against the
+capacity (oversold must be 0), one registration per person, the waiting list numbered 1..1800
+without a gap or a repeat. Figures are printed and written to ``bench-results/registrations.json``;
+nothing here asserts on a timing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from events import commands
+from events.api.common import CLOCK
+from events.app import DEFINITION, create_app
+from events.domain.schedule import Details
+from events.store.tables import events, registrations
+from peerlink.db import create_engine, normalize_url, write_transaction
+from peerlink.outbox import Producer, UnitOfWork
+from peerlink.tables import outbox
+from peerlink.testing import LOCAL_POSTGRES, settings_for
+from peerlink.testing.services import Tokens
+
+POSTGRES_URL = os.environ.get("PEERLINK_TEST_DATABASE_URL", LOCAL_POSTGRES)
+RESULTS = Path("bench-results/registrations.json")
+BACKENDS = ("postgresql", "sqlite")
+PEOPLE = 2_000
+CAPACITY = 200
+THREADS = 16  # a busy gunicorn's worth of threads, within the engine's pool of 20
+PRODUCER = Producer("ebbw-vale", "events")
+
+
+@contextlib.contextmanager
+def throwaway_database(backend: str, tmp: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / f'{uuid.uuid4().hex[:12]}.db'}"
+        DEFINITION.migrations.upgrade(url)
+        yield url
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = normalize_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    try:
+        DEFINITION.migrations.upgrade(rendered)
+        yield rendered
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def popular_event(engine: sa.Engine) -> uuid.UUID:
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+    details = Details(
+        kind="exhibition", title_cy="Arddangosfa", title_en="Exhibition", venue="Institute", capacity=CAPACITY
+    )
+    with UnitOfWork(engine, PRODUCER) as uow:
+        event = commands.schedule_event(
+            uow,
+            details,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=3),
+            timezone="Europe/London",
+            group_id=None,
+            now=datetime.now(UTC),
+        )
+        uow.commit()
+    return event.id
+
+
+def race(send: Callable[[int], Any]) -> tuple[float, list[Any]]:
+    """``send(i)`` for every i, from THREADS threads released together; (seconds, results)."""
+    start = threading.Barrier(THREADS + 1)
+
+    def warm(_: int) -> None:
+        start.wait()
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        # Every worker thread exists and waits at the barrier before the clock starts.
+        ready = [pool.submit(warm, i) for i in range(THREADS)]
+        start.wait()
+        began = time.perf_counter()
+        results = list(pool.map(send, range(PEOPLE)))
+        elapsed = time.perf_counter() - began
+        for future in ready:
+            future.result()
+    return elapsed, results
+
+
+# 1. Baseline: plain inserts ------------------------------------------------------------------
+
+
+def plain_inserts(engine: sa.Engine) -> dict[str, Any]:
+    event_id = popular_event(engine)
+    now = datetime.now(UTC)
+
+    def insert(i: int) -> None:
+        with write_transaction(engine) as conn:
+            conn.execute(
+                registrations.insert().values(
+                    id=uuid.uuid4(),
+                    event_id=event_id,
+                    person_id=uuid.uuid4(),
+                    places=1,
+                    status="confirmed" if i < CAPACITY else "waitlisted",
+                    priority=False,
+                    queue_number=None if i < CAPACITY else i - CAPACITY + 1,
+                    registered_at=now,
+                )
+            )
+
+    seconds, _ = race(insert)
+    return {"seconds": round(seconds, 3), "per_second": round(PEOPLE / seconds, 1)}
+
+
+# 2. The use case alone ----------------------------------------------------------------------
+
+
+def use_case(engine: sa.Engine) -> dict[str, Any]:
+    event_id = popular_event(engine)
+
+    def register(_: int) -> str:
+        with UnitOfWork(engine, PRODUCER) as uow:
+            registered = commands.register(
+                uow,
+                event_id,
+                person_id=uuid.uuid4(),
+                guest=None,
+                mentor_id=None,
+                places_wanted=1,
+                now=datetime.now(UTC),
+            )
+            uow.commit()
+        return registered.registration.status.value
+
+    seconds, statuses = race(register)
+    return {
+        "seconds": round(seconds, 3),
+        "per_second": round(PEOPLE / seconds, 1),
+        **verdict(engine, event_id, statuses),
+    }
+
+
+# 3. Through the HTTP API -------------------------------------------------------------------
+
+
+def through_the_api(url: str) -> dict[str, Any]:
+    tokens = Tokens()
+    tokens.token("coordinator")
+    app = create_app(settings_for("events", database_url=url, tokens=tokens.config()))
+    app.extensions[CLOCK] = lambda: datetime.now(UTC)
+    engine = app.extensions["peerlink"].engine
+    try:
+        event_id = popular_event(engine)
+        headers = tokens.header()
+        local = threading.local()
+
+        def register(_: int) -> str:
+            client = getattr(local, "client", None) or app.test_client()
+            local.client = client
+            response = client.post(
+                f"/events/{event_id}/registrations", json={"person_id": str(uuid.uuid4())}, headers=headers
+            )
+            if response.status_code != 201:
+                return f"HTTP {response.status_code}"
+            return str(response.get_json()["status"])
+
+        seconds, statuses = race(register)
+        return {
+            "seconds": round(seconds, 3),
+            "per_second": round(PEOPLE / seconds, 1),
+            **verdict(engine, event_id, statuses),
+        }
+    finally:
+        engine.dispose()
+
+
+def verdict(engine: sa.Engine, event_id: uuid.UUID, statuses: list[str]) -> dict[str, Any]:
+    """What the database holds after the race, checked against what must be true."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(registrations.c.person_id, registrations.c.status, registrations.c.places).where(
+                registrations.c.event_id == event_id
+            )
+        ).all()
+        counter = conn.execute(sa.select(events.c.places_confirmed).where(events.c.id == event_id)).scalar_one()
+        waiting_numbers = (
+            conn.execute(
+                sa.select(registrations.c.queue_number)
+                .where(registrations.c.event_id == event_id, registrations.c.status == "waitlisted")
+                .order_by(registrations.c.queue_number)
+            )
+            .scalars()
+            .all()
+        )
+        events_out = conn.execute(
+            sa.select(sa.func.count()).where(outbox.c.event_type.like("peerlink.registration.%"))
+        ).scalar_one()
+    confirmed_places = sum(r.places for r in rows if r.status == "confirmed")
+    return {
+        "answers": {status: statuses.count(status) for status in sorted(set(statuses))},
+        "confirmed_places": confirmed_places,
+        "event_counter": counter,
+        "oversold": max(0, confirmed_places - CAPACITY),
+        "registrations": len(rows),
+        "people_registered_twice": len(rows) - len({r.person_id for r in rows}),
+        "waiting_list_in_order_without_gaps": waiting_numbers == list(range(1, PEOPLE - CAPACITY + 1)),
+        "registration_events_in_outbox": events_out,
+    }
+
+
+def run_backend(backend: str, tmp: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name, measure in (("plain_inserts", plain_inserts), ("use_case", use_case)):
+        with throwaway_database(backend, tmp) as url:
+            engine = create_engine(url)
+            try:
+                results[name] = measure(engine)
+            finally:
+                engine.dispose()
+        print(f"  {backend:10} {name:14} {results[name]['per_second']:>8,.0f}/s", flush=True)
+    with throwaway_database(backend, tmp) as url:
+        results["http_api"] = through_the_api(url)
+    print(f"  {backend:10} {'http_api':14} {results['http_api']['per_second']:>8,.0f}/s", flush=True)
+    base = results["plain_inserts"]["per_second"]
+    for name in ("use_case", "http_api"):
+        results[name]["ratio_to_plain_inserts"] = round(results[name]["per_second"] / base, 3)
+    return results
+
+
+def print_summary(results: dict[str, Any]) -> None:
+    print(f"\n{PEOPLE:,} people, {CAPACITY} places, {THREADS} threads, {os.cpu_count()} cores")
+    header = ("backend", "measure", "registrations/s", "x plain inserts", "confirmed", "oversold", "queue ok")
+    table = [header]
+    for backend, measured in results.items():
+        for name in ("plain_inserts", "use_case", "http_api"):
+            row = measured[name]
+            table.append(
+                (
+                    backend,
+                    name.replace("_", " "),
+                    f"{row['per_second']:,.0f}",
+                    f"{row.get('ratio_to_plain_inserts', 1.0):.2f}",
+                    str(row.get("confirmed_places", "")),
+                    str(row.get("oversold", "")),
+                    {True: "yes", False: "NO", None: ""}[row.get("waiting_list_in_order_without_gaps")],
+                )
+            )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for index, line in enumerate(table):
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+        if index == 0:
+            print("  " + "  ".join("-" * width for width in widths))
+    wrong = [
+        f"{backend} {name}"
+        for backend, measured in results.items()
+        for name in ("use_case", "http_api")
+        if measured[name]["oversold"]
+        or measured[name]["confirmed_places"] != CAPACITY
+        or measured[name]["people_registered_twice"]
+        or not measured[name]["waiting_list_in_order_without_gaps"]
+    ]
+    print("\nnothing oversold, one registration each, waiting list in order" if not wrong else f"\nWRONG: {wrong}")
+
+
+def main() -> None:
+    started_at = datetime.now(UTC).isoformat()
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="peerlink-bench-") as directory:
+        for backend in BACKENDS:
+            results[backend] = run_backend(backend, Path(directory))
+    print_summary(results)
+    RESULTS.parent.mkdir(exist_ok=True)
+    report = {
+        "started_at": started_at,
+        "cores": os.cpu_count(),
+        "people": PEOPLE,
+        "capacity": CAPACITY,
+        "threads": THREADS,
+        "results": results,
+    }
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

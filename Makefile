@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := referrals matching events notifications reporting
-SITE ?= ebbw-vale
+SITE ?=
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
@@ -21,8 +21,8 @@ $(INSTALLED): shared/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproj
 	$(BIN)/pip install --quiet -e 'shared[test]' $(foreach s,$(SERVICES),-e services/$(s)) ruff honcho
 	@touch $@
 
-run: install ## Run one site (SITE=ebbw-vale): every service, worker and relay, SQLite under var/
-	@deploy/local/run-site $(SITE)
+run: install ## Run the network: three sites and the central office (or one site: make run SITE=merthyr)
+	@deploy/local/run-network $(SITE)
 
 test: install ## Run every test against the real RabbitMQ, PostgreSQL and SQLite
 	$(BIN)/pytest

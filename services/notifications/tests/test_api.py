@@ -13,6 +13,9 @@ from peerlink.contracts.vocabulary import MESSAGE_KINDS
 from peerlink.db import write_transaction
 from peerlink.testing import count_rows, settings_for
 
+# Requests answered or refused without touching the database: one backend shows it.
+BEFORE_THE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 def app(database_url, tokens):
@@ -112,6 +115,7 @@ def test_the_summary_counts_by_kind_channel_and_status(get, logged):
     }
 
 
+@BEFORE_THE_DATABASE
 @pytest.mark.parametrize(
     ("params", "parameter"),
     [
@@ -127,6 +131,7 @@ def test_a_bad_filter_is_a_problem_naming_it(get, params, parameter):
     assert [e["parameter"] for e in problem["errors"]] == [parameter]
 
 
+@BEFORE_THE_DATABASE
 def test_who_may_read_the_log(client, tokens):
     is_problem(client.get("/deliveries"), 401)
     is_problem(client.get("/deliveries", headers=tokens.header("coordinator", "merthyr")), 403)
@@ -163,6 +168,7 @@ def test_preferences_may_come_before_contact_details_but_never_grant_consent(get
     assert get(f"/people/{someone}/preferences").get_json()["effective_channels"] == ["email"]
 
 
+@BEFORE_THE_DATABASE
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [
@@ -200,6 +206,7 @@ def test_the_preferences_of_someone_erased_or_unknown(engine, get, put, person):
     is_problem(put(f"/people/{uuid.uuid4()}/preferences", {}, role="service"), 403)
 
 
+@BEFORE_THE_DATABASE
 def test_a_body_that_is_not_json_is_refused(client, tokens, person):
     response = client.put(
         f"/people/{person()}/preferences", data="channels=sms", headers=tokens.header(), content_type="text/plain"
@@ -235,6 +242,7 @@ def test_a_coordinator_cannot_take_the_id_of_someone_else_and_needs_an_email(eng
 # Templates --------------------------------------------------------------------------------
 
 
+@BEFORE_THE_DATABASE
 def test_every_kind_is_listed_ready_with_its_welsh_and_english_files(get):
     listed = get("/templates", role="service").get_json()
     assert [t["kind"] for t in listed] == list(MESSAGE_KINDS)
@@ -249,6 +257,7 @@ def test_every_kind_is_listed_ready_with_its_welsh_and_english_files(get):
     is_problem(get("/templates/love-letter"), 404)
 
 
+@BEFORE_THE_DATABASE
 def test_a_preview_shows_email_and_text_as_the_recipient_would_get_them(client, tokens):
     response = client.post(
         "/templates/event-reminder/preview",
@@ -265,6 +274,7 @@ def test_a_preview_shows_email_and_text_as_the_recipient_would_get_them(client, 
     assert english["languages"] == ["en"] and english["sms"] is None
 
 
+@BEFORE_THE_DATABASE
 @pytest.mark.parametrize(
     ("body", "status"),
     [({"language": "fr"}, 422), ({"values": "nothing"}, 422), ({"values": {"places": "many"}}, 422)],

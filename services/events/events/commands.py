@@ -233,6 +233,7 @@ def end_series(
         tx.connection,
         store.schedule.EventFilter(series_id=series_id, status="scheduled", starts_from=max(after, now), limit=10_000),
     )
+    store.schedule.lock_events(tx.connection, [e.id for e in upcoming])  # in id order, as everyone locks several
     for event in upcoming:
         cancelled.append(cancel_event(tx, event.id, reason=reason, now=now))
     store.schedule.save_series(tx.connection, replace(item, ended_at=now, end_reason=reason))
@@ -652,8 +653,10 @@ def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime) -> Era
         _promote(tx, event_id, now)
     store.places.forget_person_in_attendance(conn, person_id)
     facilitating = store.schedule.remove_facilitator(conn, person_id)
+    # Lots before their artworks, the order in which closing a lot locks them.
+    open_lots = store.ledger.open_lots_of_artworks(conn, store.ledger.artwork_ids_of_artist(conn, person_id))
     works = store.ledger.artworks_of_artist(conn, person_id)
-    for lot in store.ledger.open_lots_of_artworks(conn, [w.id for w in works]):
+    for lot in open_lots:
         store.ledger.save_lot(conn, replace(lot, status=LotStatus.WITHDRAWN, closed_at=now))
     for artwork in works:
         store.ledger.save_artwork(conn, selling.erase_artist(artwork))

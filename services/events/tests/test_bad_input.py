@@ -128,6 +128,8 @@ CASES = [
     ("POST", "/events/{event}/sales", {"kind": "auction-lot", "unit_price_pence": 100, "artwork_id": "{artwork}"},
      422, "/kind"),
     ("POST", "/events/{event}/sales", {"kind": "donation", "unit_price_pence": 1.5}, 422, "/unit_price_pence"),
+    ("POST", "/events/{event}/sales", {"kind": "cards", "unit_price_pence": 90_000_000, "quantity": 10_000}, 422,
+     "/quantity"),
     ("POST", f"/events/{NOBODY}/sales", {"kind": "donation", "unit_price_pence": 100}, 404, None),
     ("POST", f"/events/{{event}}/sales/{NOBODY}/void", {"reason": "refunded"}, 404, None),
     ("POST", "/events/{event}/sales/{sale}/void", {"reason": "changed-my-mind"}, 422, "/reason"),

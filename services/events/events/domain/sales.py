@@ -41,6 +41,7 @@ class LotStatus(StrEnum):
 
 
 ANONYMOUS = {"cy": "Artist dienw", "en": "Anonymous artist"}
+MAX_SALE_PENCE = 100_000_000  # a million pounds in one sale is a typing slip
 SINGLE_ITEM_KINDS = ("auction-lot", "artwork", "live-painting", "donation")
 
 
@@ -195,6 +196,8 @@ def sell(
                 raise SaleRefused(f"The artwork is {artwork.status}.")
             sold = replace(artwork, status=ArtworkStatus.SOLD)
     amount = quantity * unit_price_pence
+    if amount > MAX_SALE_PENCE:
+        raise InvalidSale(f"A sale of more than {MAX_SALE_PENCE // 100:,} pounds is surely a typing slip.", "quantity")
     artist, scheme = split(amount, artwork.artist_share_percent if artwork is not None else 0)
     sale = Sale(
         id=uuid.uuid4(),

@@ -68,8 +68,15 @@ def list_artworks(conn: Connection, *, group_id: uuid.UUID | None = None, status
     return [_artwork(row) for row in conn.execute(query)]
 
 
+def artwork_ids_of_artist(conn: Connection, person_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(conn.execute(sa.select(artworks.c.id).where(artworks.c.artist_person_id == person_id)).scalars())
+
+
 def artworks_of_artist(conn: Connection, person_id: uuid.UUID) -> list[Artwork]:
-    rows = conn.execute(sa.select(artworks).where(artworks.c.artist_person_id == person_id).with_for_update())
+    """The artist's works, locked."""
+    rows = conn.execute(
+        sa.select(artworks).where(artworks.c.artist_person_id == person_id).order_by(artworks.c.id).with_for_update()
+    )
     return [_artwork(row) for row in rows]
 
 
@@ -137,10 +144,14 @@ def open_lot_of_artwork(conn: Connection, artwork_id: uuid.UUID) -> Lot | None:
 
 
 def open_lots_of_artworks(conn: Connection, artwork_ids: Sequence[uuid.UUID]) -> list[Lot]:
+    """The open lots of these artworks, locked."""
     if not artwork_ids:
         return []
     rows = conn.execute(
-        sa.select(lots).where(lots.c.artwork_id.in_(list(artwork_ids)), lots.c.status == LotStatus.OPEN.value)
+        sa.select(lots)
+        .where(lots.c.artwork_id.in_(list(artwork_ids)), lots.c.status == LotStatus.OPEN.value)
+        .order_by(lots.c.id)
+        .with_for_update()
     )
     return [_lot(row) for row in rows]
 

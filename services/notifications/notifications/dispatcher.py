@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 from sqlalchemy.engine import Connection
@@ -37,11 +38,13 @@ from notifications.domain.policy import Decision, Defer, Fail, Go, IntoDigest, O
 from notifications.domain.recipients import NO_PREFERENCES, languages_for
 from notifications.domain.sms import MAX_CHARACTERS, indiscreet_words
 from notifications.templating import TemplateError, TemplateSet, UnknownKind
+from notifications.wakeup import waker_for
 from peerlink.amqp import Backoff
 from peerlink.contracts import NOTIFICATION_FAILED, NOTIFICATION_SENT
 from peerlink.contracts.vocabulary import NOTIFICATION_FAILURE_REASONS
 from peerlink.db import is_connection_failure, read_transaction, write_transaction
 from peerlink.outbox import Producer, emit
+from peerlink.wakeup import Waker
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ class Dispatcher:
         templates: TemplateSet,
         rules: Rules,
         retry_delays: tuple[timedelta, ...],
-        poll: float = 0.25,
+        poll: float = 1.0,
         claim_for: timedelta = timedelta(minutes=2),
         batch: int = 50,
         clock: Callable[[], datetime] = _utcnow,
@@ -111,23 +114,32 @@ class Dispatcher:
     def run(self, stop: threading.Event) -> None:
         self._stop = stop
         backoff = Backoff()
-        last_sent = time.monotonic()
         while not stop.is_set():
             try:
-                if self.send_due():
-                    last_sent = time.monotonic()
-                else:
-                    if self.transport and time.monotonic() - last_sent > IDLE_AFTER:
-                        self.transport.idle()
-                    stop.wait(self.poll)
-                backoff.reset()
+                with waker_for(self.engine) as waker:
+                    self._rounds(stop, waker)
             except sa.exc.SQLAlchemyError as exc:
                 if not is_connection_failure(exc):
                     raise
                 log.warning("dispatcher lost the database", extra={"error": repr(exc)})
                 backoff.sleep(stop)
+            except psycopg.OperationalError as exc:  # the waker's own connection
+                log.warning("dispatcher lost its wake-up connection", extra={"error": repr(exc)})
+                backoff.sleep(stop)
         if self.transport:
             self.transport.idle()
+
+    def _rounds(self, stop: threading.Event, waker: Waker) -> None:
+        """Send what is due; when nothing is, wait to be woken by a commit that owed something,
+        or ``poll`` seconds at most (for what was put off until a time, not a commit)."""
+        last_sent = time.monotonic()
+        while not stop.is_set():
+            if self.send_due():
+                last_sent = time.monotonic()
+                continue
+            if self.transport and time.monotonic() - last_sent > IDLE_AFTER:
+                self.transport.idle()
+            waker.wait(self.poll, stop)
 
     # One round -----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from notifications.domain.recipients import NO_PREFERENCES, Preferences, QuietHours, Recipient
 from notifications.domain.sms import normalise_phone
+from notifications.wakeup import something_is_due
 from peerlink.db import UTCDateTime, insert_for, new_metadata
 
 metadata = new_metadata()
@@ -260,6 +261,7 @@ def set_sms_stopped(conn: Connection, recipient_ids: Sequence[str], at: datetime
 
 def expedite(conn: Connection, recipient_id: str, now: datetime) -> None:
     """New contact details: what was waiting for them is due now."""
+    something_is_due(conn)
     conn.execute(
         deliveries.update()
         .where(
@@ -364,6 +366,8 @@ def owe(
     )
     for row in rows:  # one at a time: RETURNING with ON CONFLICT per row is portable this way
         new += list(conn.execute(statement.values(**row)).scalars())
+    if new:
+        something_is_due(conn)
     return new
 
 

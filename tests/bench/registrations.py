@@ -8,7 +8,10 @@ or SQLite file, migrated as the service migrates it, removed afterwards. Three r
    own rate for these rows with these indexes, under the same concurrency);
 2. the use case alone (``commands.register`` in a unit of work: the event's row lock, the
    checks, the place counter, the registration and its outbox event);
-3. through the HTTP API in process (token, validation, the use case, the JSON answer).
+3. through the HTTP API in process (token, validation, the use case, the JSON answer);
+4. the use case again with the same 2,000 people spread over 20 events of 10 places: one
+   event's registrations are decided one at a time (its row lock), different events' in
+   parallel, and this shows how much of the cost is that queue.
 
 After each, the result is checked and reported, never assumed: places confirmed against the
 capacity (oversold must be 0), one registration per person, the waiting list numbered 1..1800
@@ -50,6 +53,7 @@ BACKENDS = ("postgresql", "sqlite")
 PEOPLE = 2_000
 CAPACITY = 200
 THREADS = 16  # a busy gunicorn's worth of threads, within the engine's pool of 20
+SPREAD_EVENTS = 20
 PRODUCER = Producer("ebbw-vale", "events")
 
 
@@ -75,10 +79,10 @@ def throwaway_database(backend: str, tmp: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def popular_event(engine: sa.Engine) -> uuid.UUID:
+def popular_event(engine: sa.Engine, capacity: int = CAPACITY) -> uuid.UUID:
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
     details = Details(
-        kind="exhibition", title_cy="Arddangosfa", title_en="Exhibition", venue="Institute", capacity=CAPACITY
+        kind="exhibition", title_cy="Arddangosfa", title_en="Exhibition", venue="Institute", capacity=capacity
     )
     with UnitOfWork(engine, PRODUCER) as uow:
         event = commands.schedule_event(
@@ -142,14 +146,14 @@ def plain_inserts(engine: sa.Engine) -> dict[str, Any]:
 # 2. The use case alone ----------------------------------------------------------------------
 
 
-def use_case(engine: sa.Engine) -> dict[str, Any]:
-    event_id = popular_event(engine)
+def use_case(engine: sa.Engine, events_count: int = 1) -> dict[str, Any]:
+    event_ids = [popular_event(engine, CAPACITY // events_count) for _ in range(events_count)]
 
-    def register(_: int) -> str:
+    def register(i: int) -> str:
         with UnitOfWork(engine, PRODUCER) as uow:
             registered = commands.register(
                 uow,
-                event_id,
+                event_ids[i % events_count],
                 person_id=uuid.uuid4(),
                 guest=None,
                 mentor_id=None,
@@ -160,11 +164,22 @@ def use_case(engine: sa.Engine) -> dict[str, Any]:
         return registered.registration.status.value
 
     seconds, statuses = race(register)
+    measured: dict[str, Any] = {"seconds": round(seconds, 3), "per_second": round(PEOPLE / seconds, 1)}
+    if events_count == 1:
+        return {**measured, **verdict(engine, event_ids[0], statuses)}
+    each = [verdict(engine, event_id, statuses, capacity=CAPACITY // events_count) for event_id in event_ids]
     return {
-        "seconds": round(seconds, 3),
-        "per_second": round(PEOPLE / seconds, 1),
-        **verdict(engine, event_id, statuses),
+        **measured,
+        "events": events_count,
+        "oversold": sum(v["oversold"] for v in each),
+        "confirmed_places": sum(v["confirmed_places"] for v in each),
+        "people_registered_twice": sum(v["people_registered_twice"] for v in each),
+        "waiting_list_in_order_without_gaps": all(v["waiting_list_in_order_without_gaps"] for v in each),
     }
+
+
+def spread_over_events(engine: sa.Engine) -> dict[str, Any]:
+    return use_case(engine, SPREAD_EVENTS)
 
 
 # 3. Through the HTTP API -------------------------------------------------------------------
@@ -201,7 +216,7 @@ def through_the_api(url: str) -> dict[str, Any]:
         engine.dispose()
 
 
-def verdict(engine: sa.Engine, event_id: uuid.UUID, statuses: list[str]) -> dict[str, Any]:
+def verdict(engine: sa.Engine, event_id: uuid.UUID, statuses: list[str], capacity: int = CAPACITY) -> dict[str, Any]:
     """What the database holds after the race, checked against what must be true."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -223,21 +238,26 @@ def verdict(engine: sa.Engine, event_id: uuid.UUID, statuses: list[str]) -> dict
             sa.select(sa.func.count()).where(outbox.c.event_type.like("peerlink.registration.%"))
         ).scalar_one()
     confirmed_places = sum(r.places for r in rows if r.status == "confirmed")
+    waiting = len(rows) - sum(1 for r in rows if r.status == "confirmed")
     return {
         "answers": {status: statuses.count(status) for status in sorted(set(statuses))},
         "confirmed_places": confirmed_places,
         "event_counter": counter,
-        "oversold": max(0, confirmed_places - CAPACITY),
+        "oversold": max(0, confirmed_places - capacity),
         "registrations": len(rows),
         "people_registered_twice": len(rows) - len({r.person_id for r in rows}),
-        "waiting_list_in_order_without_gaps": waiting_numbers == list(range(1, PEOPLE - CAPACITY + 1)),
+        "waiting_list_in_order_without_gaps": waiting_numbers == list(range(1, waiting + 1)),
         "registration_events_in_outbox": events_out,
     }
 
 
 def run_backend(backend: str, tmp: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for name, measure in (("plain_inserts", plain_inserts), ("use_case", use_case)):
+    for name, measure in (
+        ("plain_inserts", plain_inserts),
+        ("use_case", use_case),
+        ("spread_over_events", spread_over_events),
+    ):
         with throwaway_database(backend, tmp) as url:
             engine = create_engine(url)
             try:
@@ -249,7 +269,7 @@ def run_backend(backend: str, tmp: Path) -> dict[str, Any]:
         results["http_api"] = through_the_api(url)
     print(f"  {backend:10} {'http_api':14} {results['http_api']['per_second']:>8,.0f}/s", flush=True)
     base = results["plain_inserts"]["per_second"]
-    for name in ("use_case", "http_api"):
+    for name in ("use_case", "http_api", "spread_over_events"):
         results[name]["ratio_to_plain_inserts"] = round(results[name]["per_second"] / base, 3)
     return results
 
@@ -259,7 +279,7 @@ def print_summary(results: dict[str, Any]) -> None:
     header = ("backend", "measure", "registrations/s", "x plain inserts", "confirmed", "oversold", "queue ok")
     table = [header]
     for backend, measured in results.items():
-        for name in ("plain_inserts", "use_case", "http_api"):
+        for name in ("plain_inserts", "use_case", "http_api", "spread_over_events"):
             row = measured[name]
             table.append(
                 (
@@ -280,7 +300,7 @@ def print_summary(results: dict[str, Any]) -> None:
     wrong = [
         f"{backend} {name}"
         for backend, measured in results.items()
-        for name in ("use_case", "http_api")
+        for name in ("use_case", "http_api", "spread_over_events")
         if measured[name]["oversold"]
         or measured[name]["confirmed_places"] != CAPACITY
         or measured[name]["people_registered_twice"]

@@ -130,8 +130,14 @@ def schedule_event(
 
 def change_event(tx: Transaction, event_id: uuid.UUID, updates: dict[str, Any], *, now: datetime) -> ArtEvent:
     event = _event(tx, event_id, lock=True)
-    active = len(store.places.active_registrations(tx.connection, event_id))
-    change = schedule.change(event, updates, now=now, active_registrations=active)
+    active = store.places.active_registrations(tx.connection, event_id)
+    change = schedule.change(
+        event,
+        updates,
+        now=now,
+        active_registrations=len(active),
+        active_guests=sum(1 for r in active if r.guest_id is not None),
+    )
     store.schedule.save_event(tx.connection, change.event)
     if change.changed:
         tx.emit(ARTEVENT_CHANGED, subject=str(event.id), data=wire.changed(change.event, change.changed))

@@ -213,6 +213,15 @@ def test_a_guest_is_known_by_email_and_their_details_travel_only_on_the_private_
     assert confirmed["data"]["person_id"] is None
 
 
+def test_an_event_with_guests_cannot_quietly_become_participants_only(api, make_event):
+    event = make_event(public=True)
+    made = register(api, event, guest=guest())
+    refused = api.patch(f"/events/{event['id']}", {"public": False}, expect=409).get_json()
+    assert "guests" in refused["detail"]
+    api.post(f"/events/{event['id']}/registrations/{made['id']}/cancel", {"reason": "by-organiser"}, expect=200)
+    assert api.patch(f"/events/{event['id']}", {"public": False}, expect=200).get_json()["public"] is False
+
+
 def test_the_door_list_names_guests_to_organisers_but_not_to_other_services(api, make_event):
     event = make_event(public=True)
     register(api, event, guest=guest())

@@ -210,7 +210,9 @@ class Change:
 _DETAIL_FIELDS = ("title_cy", "title_en", "venue", "description_cy", "description_en", "capacity", "public", "drop_in")
 
 
-def change(event: ArtEvent, updates: dict[str, Any], *, now: datetime, active_registrations: int) -> Change:
+def change(
+    event: ArtEvent, updates: dict[str, Any], *, now: datetime, active_registrations: int, active_guests: int = 0
+) -> Change:
     """Apply an organiser's changes: nothing once the event has started or was cancelled."""
     if event.is_cancelled:
         raise EventLocked("The event was cancelled; it can no longer be changed.")
@@ -223,6 +225,8 @@ def change(event: ArtEvent, updates: dict[str, Any], *, now: datetime, active_re
         ends_at = starts_at + (event.ends_at - event.starts_at)  # moved: the same length
     if details.drop_in != event.details.drop_in and active_registrations:
         raise EventLocked("The event has registrations; cancel them before making it a drop-in.")
+    if event.details.public and not details.public and active_guests:
+        raise EventLocked("Public guests are registered; cancel their places before making it participants-only.")
     check_details(details)
     if (starts_at, ends_at) != (event.starts_at, event.ends_at):
         check_times(starts_at, ends_at, now)

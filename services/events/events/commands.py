@@ -241,6 +241,8 @@ def end_series(
     )
     store.schedule.lock_events(tx.connection, [e.id for e in upcoming])  # in id order, as everyone locks several
     for event in upcoming:
+        if _event(tx, event.id).is_cancelled:  # cancelled on its own while we waited for its lock
+            continue
         cancelled.append(cancel_event(tx, event.id, reason=reason, now=now))
     store.schedule.save_series(tx.connection, replace(item, ended_at=now, end_reason=reason))
     return _series(tx, series_id), cancelled

@@ -54,8 +54,10 @@ def background(settings: Settings, engine: sa.Engine) -> dict[str, Component]:
     common = {"site": settings.site, "templates": templates, "rules": rules, "retry_delays": own.send_retry_delays}
     sms = sms_transport(settings)
     components: dict[str, Component] = {
-        "dispatcher:email": Dispatcher(engine, email_transport(settings), channel="email", **common),
-        "dispatcher:sms": Dispatcher(engine, sms, channel="sms", **common),
+        "dispatcher:email": Dispatcher(
+            engine, email_transport(settings), channel="email", senders=own.email_senders, **common
+        ),
+        "dispatcher:sms": Dispatcher(engine, sms, channel="sms", senders=own.sms_senders, **common),
         "scheduler": Scheduler(engine, reminder_before=own.reminder_before, digest_at=own.digest_at, zone=own.zone),
     }
     if isinstance(sms, NotifySmsTransport) and own.inbound_poll:

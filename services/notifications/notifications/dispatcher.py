@@ -17,10 +17,12 @@ rarer still.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +44,7 @@ from notifications.wakeup import waker_for
 from peerlink.amqp import Backoff
 from peerlink.contracts import NOTIFICATION_FAILED, NOTIFICATION_SENT
 from peerlink.contracts.vocabulary import NOTIFICATION_FAILURE_REASONS
-from peerlink.db import is_connection_failure, read_transaction, write_transaction
+from peerlink.db import is_connection_failure, read_transaction, write_connection, write_transaction
 from peerlink.outbox import Producer, emit
 from peerlink.wakeup import Waker
 
@@ -91,6 +93,7 @@ class Dispatcher:
         poll: float = 1.0,
         claim_for: timedelta = timedelta(minutes=2),
         batch: int = 50,
+        senders: int = 1,
         clock: Callable[[], datetime] = _utcnow,
     ):
         self.engine = engine
@@ -103,10 +106,18 @@ class Dispatcher:
         self.poll = poll
         self.claim_for = claim_for
         self.batch = batch
+        self.senders = senders
         self.clock = clock
         self.producer = Producer(site, "notifications")
         self.paused_until: datetime | None = None
         self._stop = threading.Event()
+        # Each sending thread has its own transport (an SMTP connection) and its own connection
+        # to record outcomes with (no pool checkout and ping per message).
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._transports: list[Transport] = []
+        self._writers: list[Connection] = []
+        self._pool: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         return f"Dispatcher({self.channel}, {self.transport.name if self.transport else 'not set up'})"
@@ -126,8 +137,20 @@ class Dispatcher:
             except psycopg.OperationalError as exc:  # the waker's own connection
                 log.warning("dispatcher lost its wake-up connection", extra={"error": repr(exc)})
                 backoff.sleep(stop)
-        if self.transport:
-            self.transport.idle()
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the sending threads, their connections and the transports' connections."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self._idle()
+        with self._lock:
+            writers, self._writers = self._writers, []
+        for writer in writers:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                writer.close()
+        self._local = threading.local()
 
     def _rounds(self, stop: threading.Event, waker: Waker) -> None:
         """Send what is due; when nothing is, wait to be woken by a commit that owed something,
@@ -137,9 +160,15 @@ class Dispatcher:
             if self.send_due():
                 last_sent = time.monotonic()
                 continue
-            if self.transport and time.monotonic() - last_sent > IDLE_AFTER:
-                self.transport.idle()
+            if time.monotonic() - last_sent > IDLE_AFTER:
+                self._idle()
             waker.wait(self.poll, stop)
+
+    def _idle(self) -> None:
+        with self._lock:
+            transports = list(self._transports)
+        for transport in transports:
+            transport.idle()
 
     # One round -----------------------------------------------------------------------
 
@@ -160,10 +189,46 @@ class Dispatcher:
             # In message order, so that two channels' senders lock messages in the same order.
             settled_now.sort(key=lambda p: (p.row.event_id, p.row.recipient_id, p.row.kind))
             self._settle(lambda conn: [self._apply(conn, plan, now) for plan in settled_now])
-        for plan in plans:
-            if isinstance(plan.decision, Go):
-                self._send(plan)
+        self._send_all([plan for plan in plans if isinstance(plan.decision, Go)])
         return len(rows)
+
+    def _send_all(self, plans: list[_Plan]) -> None:
+        """In ``senders`` lanes at once; one person's messages stay in one lane, in order."""
+        if self.senders <= 1 or len(plans) <= 1:
+            for plan in plans:
+                self._send(plan)
+            return
+        lanes: dict[int, list[_Plan]] = {}
+        for plan in plans:
+            lanes.setdefault(hash(plan.row.recipient_id) % self.senders, []).append(plan)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.senders, thread_name_prefix=f"send-{self.channel}")
+        for done in [self._pool.submit(self._send_lane, lane) for lane in lanes.values()]:
+            done.result()  # a lost database stops the round, as it would without lanes
+
+    def _send_lane(self, plans: list[_Plan]) -> None:
+        for plan in plans:
+            self._send(plan)
+
+    def _transport(self) -> Transport:
+        transport: Transport | None = getattr(self._local, "transport", None)
+        if transport is None:
+            assert self.transport is not None
+            with self._lock:
+                transport = self.transport if not self._transports else self.transport.fresh()
+                if transport not in self._transports:
+                    self._transports.append(transport)
+            self._local.transport = transport
+        return transport
+
+    def _writer(self) -> Connection:
+        writer: Connection | None = getattr(self._local, "writer", None)
+        if writer is None or writer.closed or writer.invalidated:
+            writer = write_connection(self.engine)
+            with self._lock:
+                self._writers.append(writer)
+            self._local.writer = writer
+        return writer
 
     def _plan(self, row: Any, world: messages.World, now: datetime) -> _Plan:
         recipient = world.recipients.get(row.recipient_id)
@@ -308,7 +373,7 @@ class Dispatcher:
 
     def _send(self, plan: _Plan) -> None:
         row, outgoing = plan.row, plan.outgoing
-        assert outgoing is not None and self.transport is not None
+        assert outgoing is not None
         now = self.clock()
         if self.paused_until and now < self.paused_until:
             until = self.paused_until
@@ -320,7 +385,7 @@ class Dispatcher:
             return
         attempts = row.attempts + 1
         try:
-            receipt = self.transport.send(outgoing)
+            receipt = self._transport().send(outgoing)
         except RateLimited as exc:
             self.paused_until = now + timedelta(seconds=exc.retry_after)
             until = self.paused_until
@@ -384,11 +449,16 @@ class Dispatcher:
         and we failed to record would be sent again when the claim expires."""
         backoff = Backoff(maximum=10.0)
         while True:
+            writer = self._writer()
             try:
-                with write_transaction(self.engine) as conn:
-                    record(conn)
+                with writer.begin():
+                    record(writer)
                 return
             except sa.exc.SQLAlchemyError as exc:
+                if writer.invalidated or is_connection_failure(exc):
+                    with contextlib.suppress(sa.exc.SQLAlchemyError):
+                        writer.close()
+                    self._local.writer = None
                 if not is_connection_failure(exc) or self._stop.is_set():
                     raise
                 log.warning("could not record a delivery yet; retrying", extra={"error": repr(exc)})

@@ -50,6 +50,8 @@ class NotificationSettings:
     digest_at: time
     send_retry_delays: tuple[timedelta, ...]
     inbound_poll: float  # seconds; 0: do not read inbound texts
+    email_senders: int  # emails sent at once (each its own SMTP connection)
+    sms_senders: int
 
 
 def load(settings: Settings) -> NotificationSettings:
@@ -66,6 +68,8 @@ def load(settings: Settings) -> NotificationSettings:
         )
         or DEFAULT_SEND_RETRY_DELAYS,
         inbound_poll=_one_duration("PEERLINK_SMS_INBOUND_POLL", env.get("PEERLINK_SMS_INBOUND_POLL", ""), 60.0),
+        email_senders=_count("PEERLINK_EMAIL_SENDERS", env.get("PEERLINK_EMAIL_SENDERS", ""), 4),
+        sms_senders=_count("PEERLINK_SMS_SENDERS", env.get("PEERLINK_SMS_SENDERS", ""), 2),
     )
 
 
@@ -134,6 +138,14 @@ def _clock(name: str, raw: str) -> time:
         return parse_clock(raw)
     except InvalidQuietHours as exc:
         raise ConfigError(f"{name}: {exc}") from None
+
+
+def _count(name: str, raw: str, default: int) -> int:
+    if not raw.strip():
+        return default
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 32:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number from 1 to 32")
+    return int(raw)
 
 
 def _one_duration(name: str, raw: str, default: float) -> float:

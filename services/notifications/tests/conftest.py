@@ -57,12 +57,17 @@ class Clock:
 
 
 @pytest.fixture
-def make_dispatcher(engine, templates, rules) -> Callable[..., Dispatcher]:
+def make_dispatcher(engine, templates, rules) -> Iterator[Callable[..., Dispatcher]]:
+    made: list[Dispatcher] = []
+
     def make(transport: Any, channel: str = "email", **options: Any) -> Dispatcher:
         defaults = {"site": "ebbw-vale", "templates": templates, "rules": rules, "retry_delays": FAST, "poll": 0.02}
-        return Dispatcher(engine, transport, channel=channel, **{**defaults, **options})
+        made.append(Dispatcher(engine, transport, channel=channel, **{**defaults, **options}))
+        return made[-1]
 
-    return make
+    yield make
+    for dispatcher in made:
+        dispatcher.close()  # what a test drove by hand (run() closes its own)
 
 
 @pytest.fixture

@@ -194,3 +194,20 @@ def test_a_coordinator_who_chose_a_digest_gets_items_folded_into_it(
     make_dispatcher(smtp_transport).send_due()
     (item,) = deliveries(coordinator)
     assert item.status == "digested" and item.digest_id is None and smtp_server.messages == []
+
+
+def test_several_senders_at_once_send_each_message_once_and_one_person_s_in_order(
+    smtp_server, smtp_transport, make_dispatcher, person, owe, deliveries
+):
+    people = [person(email=f"person{n}@example.org", language="en") for n in range(12)]
+    for someone in people:
+        owe(someone, kind="referral-acknowledged")
+        owe(someone, kind="referral-accepted", values={"reference": "5F0C6F0E", "reentry": False})
+    dispatcher = make_dispatcher(smtp_transport, senders=4)
+    while dispatcher.send_due():
+        pass
+    assert len(smtp_server.messages) == 24
+    for n in range(12):
+        mine = [m["Subject"] for m in smtp_server.messages if m["To"] == f"person{n}@example.org"]
+        assert mine == ["We have received your referral", "Your referral has been accepted"]
+    assert {d.status for d in deliveries() if d.channel == "email"} == {"sent"}

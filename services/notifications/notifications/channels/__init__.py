@@ -58,3 +58,7 @@ class Transport(Protocol):
     def idle(self) -> None:
         """Nothing to send for a while: let go of any open connection."""
         ...
+
+    def fresh(self) -> Transport:
+        """One more of the same, for another sending thread (itself, if it may be shared)."""
+        ...

@@ -31,3 +31,6 @@ class LogTransport:
 
     def idle(self) -> None:
         pass
+
+    def fresh(self) -> LogTransport:
+        return self

@@ -108,6 +108,9 @@ class NotifySmsTransport:
     def idle(self) -> None:
         pass
 
+    def fresh(self) -> NotifySmsTransport:
+        return self  # httpx's client is safe to share between threads
+
     def close(self) -> None:
         self.client.close()
 

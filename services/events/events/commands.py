@@ -5,6 +5,11 @@ and from these.
 Every change to an event's places (a registration, a cancellation, a promotion, a change of
 capacity, the event's cancellation, an erasure) first locks the event's row, so they happen one
 at a time per event; several events are locked in id order (:func:`store.schedule.lock_events`).
+
+What is said about a participant (their registrations, their attendance) goes to
+``peerlink.site-only`` unless their newest referral agreed to their being counted by the central
+office (``referral.received``'s ``counted_in_figures``): it reaches every consumer at the site
+and never the link to the central office. Guests, events and sales are not about a participant.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class Transaction(Protocol):
 
     connection: Connection
 
-    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any]) -> Any: ...
+    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any], site_only: bool = False) -> Any: ...
 
 
 class NotFound(LookupError):
@@ -157,7 +162,7 @@ def cancel_event(tx: Transaction, event_id: uuid.UUID, *, reason: str, now: date
     for registration in store.places.active_registrations(tx.connection, event_id):
         gone = booking.cancel(registration, reason="event-cancelled", now=now)
         store.places.save_registration(tx.connection, gone)
-        tx.emit(REGISTRATION_CANCELLED, subject=str(gone.id), data=wire.registration_cancelled(gone, cancelled))
+        _say(tx, REGISTRATION_CANCELLED, gone, wire.registration_cancelled(gone, cancelled))
     return _event(tx, event_id)
 
 
@@ -286,6 +291,7 @@ def register(
     # and a refusal (closed, cancelled, bad request) never queues for it at all.
     _check_registration(_event(tx, event_id), person_id, guest, mentor_id, places_wanted, now)
     first_time = person_id is not None and not store.places.has_attended(conn, person_id)
+    at_site_only = _kept_at_site(tx, person_id)
     registrant_guest = _guest_for(tx, guest, now) if guest is not None else None
     guest_id = registrant_guest.id if registrant_guest else None
     event = _event(tx, event_id, lock=True)
@@ -304,19 +310,22 @@ def register(
     registration = booking.new_registration(event, registrant, now=now, queue_number=queue_number)
     store.places.add_registration(conn, registration, idempotency=idempotency)
     if confirmed:
-        tx.emit(
-            REGISTRATION_CONFIRMED,
-            subject=str(registration.id),
-            data=wire.registration_confirmed(registration, event),
-        )
+        data = wire.registration_confirmed(registration, event)
+        tx.emit(REGISTRATION_CONFIRMED, subject=str(registration.id), data=data, site_only=at_site_only)
         return Registered(registration, None, registrant_guest)
     position = store.places.position_of(conn, registration)
-    tx.emit(
-        REGISTRATION_WAITLISTED,
-        subject=str(registration.id),
-        data=wire.registration_waitlisted(registration, event, position),
-    )
+    data = wire.registration_waitlisted(registration, event, position)
+    tx.emit(REGISTRATION_WAITLISTED, subject=str(registration.id), data=data, site_only=at_site_only)
     return Registered(registration, position, registrant_guest)
+
+
+def _kept_at_site(tx: Transaction, person_id: uuid.UUID | None) -> bool:
+    return person_id is not None and not store.places.counted_centrally(tx.connection, person_id)
+
+
+def _say(tx: Transaction, event_type: EventType, registration: Registration, data: dict[str, Any]) -> None:
+    """A registration's event, kept at the site if it is about a participant not counted centrally."""
+    tx.emit(event_type, subject=str(registration.id), data=data, site_only=_kept_at_site(tx, registration.person_id))
 
 
 def _check_registration(
@@ -393,7 +402,7 @@ def _cancel(
     store.places.save_registration(tx.connection, gone)
     if registration.status is Status.CONFIRMED:
         store.schedule.release_places(tx.connection, registration.event_id, registration.places)
-    tx.emit(REGISTRATION_CANCELLED, subject=str(gone.id), data=wire.registration_cancelled(gone, event))
+    _say(tx, REGISTRATION_CANCELLED, gone, wire.registration_cancelled(gone, event))
     return gone
 
 
@@ -408,7 +417,7 @@ def _promote(tx: Transaction, event_id: uuid.UUID, now: datetime) -> list[Regist
             break
         moved = booking.promote(registration, now)
         store.places.save_registration(tx.connection, moved)
-        tx.emit(REGISTRATION_PROMOTED, subject=str(moved.id), data=wire.registration_promoted(moved, event))
+        _say(tx, REGISTRATION_PROMOTED, moved, wire.registration_promoted(moved, event))
         promoted.append(moved)
     return promoted
 
@@ -449,7 +458,12 @@ def record_attendance(
     if earlier is not None and (earlier.status, earlier.headcount) == (record.status, record.headcount):
         return earlier
     store.places.save_attendance(tx.connection, record, new=earlier is None)
-    tx.emit(ATTENDANCE_RECORDED, subject=str(record.id), data=wire.attendance_recorded(record))
+    tx.emit(
+        ATTENDANCE_RECORDED,
+        subject=str(record.id),
+        data=wire.attendance_recorded(record),
+        site_only=_kept_at_site(tx, record.person_id),
+    )
     return record
 
 
@@ -668,7 +682,13 @@ def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime) -> Era
         store.ledger.save_lot(conn, replace(lot, status=LotStatus.WITHDRAWN, closed_at=now))
     for artwork in works:
         store.ledger.save_artwork(conn, selling.erase_artist(artwork))
+    store.places.forget_consent(conn, person_id)
     return Erased(len(mine), cancelled, len(works), facilitating)
+
+
+def record_consent(tx: Transaction, person_id: uuid.UUID, *, counted: bool, as_of: datetime) -> None:
+    """A referral of the person said whether the central office may count them."""
+    store.places.record_consent(tx.connection, person_id, counted=counted, as_of=as_of)
 
 
 def erase_guest(tx: Transaction, guest_id: uuid.UUID, *, now: datetime) -> Guest:

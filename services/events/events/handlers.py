@@ -1,11 +1,11 @@
-"""What events does when another service speaks: ``person.erased``."""
+"""What events does when another service speaks: ``person.erased`` and ``referral.received``."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from events import commands
-from peerlink.contracts import PERSON_ERASED
+from peerlink.contracts import PERSON_ERASED, REFERRAL_RECEIVED
 from peerlink.subscriptions import Event, HandlerContext, Subscriptions
 
 subscriptions = Subscriptions("events")
@@ -16,3 +16,11 @@ def on_person_erased(event: Event, tx: HandlerContext) -> None:
     """Erase what events holds of the person (see :func:`commands.erase_person`); a person we
     never knew is nothing to do, not a failure."""
     commands.erase_person(tx, event.data["person_id"], now=datetime.now(UTC))
+
+
+@subscriptions.on(REFERRAL_RECEIVED)
+def on_referral_received(event: Event, tx: HandlerContext) -> None:
+    """Whether the person may be counted by the central office: what is said about them as a
+    participant stays at the site (``peerlink.site-only``) unless their newest referral agreed."""
+    data = event.data
+    commands.record_consent(tx, data["person_id"], counted=data["counted_in_figures"], as_of=data["received_at"])

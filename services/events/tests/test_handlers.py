@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from events.handlers import subscriptions
 from events.store.tables import artworks, attendance, group_facilitators, lots, registrations, sales
 from peerlink.consumer import Consumer
-from peerlink.contracts import PERSON_ERASED
+from peerlink.contracts import PERSON_ERASED, REFERRAL_RECEIVED, SITE_ONLY_EXCHANGE
 from peerlink.outbox import Producer
 from peerlink.parking import list_parked
 from peerlink.tables import inbox
@@ -21,6 +21,7 @@ from peerlink.testing import (
     publish_envelopes,
     publish_raw,
     running,
+    sample_data,
     wait_for_consumer,
     wait_until,
 )
@@ -126,3 +127,30 @@ def test_an_erasure_that_does_not_match_its_contract_is_parked_with_the_reason(e
     (parked,) = wait_until(lambda: list_parked(amqp_url, ConsumerQueues("events", (0.1,))), what="parked")
     assert "person_id" in parked.reason
     assert count_rows(engine, inbox) == 0
+
+
+def referral(person_id: str, *, counted: bool, received_at: datetime):
+    data = sample_data(REFERRAL_RECEIVED, counted_in_figures=counted, received_at=received_at)
+    return make_envelope(REFERRAL_RECEIVED, {**data, "person_id": uuid.UUID(person_id)}, service="referrals")
+
+
+def test_a_participants_registrations_reach_the_central_office_only_if_their_newest_referral_agreed(
+    api, make_event, engine, emitted, amqp_url, consumer
+):
+    agreed, withdrew = str(uuid.uuid4()), str(uuid.uuid4())
+    earlier, later = datetime.now(UTC) - timedelta(days=30), datetime.now(UTC)
+    publish_envelopes(
+        amqp_url,
+        [
+            referral(agreed, counted=True, received_at=later),
+            # Their newer referral said no; it arrives first, the older yes after it: no still wins.
+            referral(withdrew, counted=False, received_at=later),
+            referral(withdrew, counted=True, received_at=earlier),
+        ],
+    )
+    wait_until(lambda: count_rows(engine, inbox) == 3, what="three referrals handled")
+    event = make_event(capacity=5)
+    for person in (agreed, withdrew):
+        api.post(f"/events/{event['id']}/registrations", {"person_id": person}, expect=201)
+    confirmed = {e["data"]["person_id"]: e["exchange"] for e in emitted("peerlink.registration.confirmed.v1")}
+    assert confirmed == {agreed: "peerlink.events", withdrew: SITE_ONLY_EXCHANGE}

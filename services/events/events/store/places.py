@@ -23,8 +23,10 @@ from events.store.tables import (
     attendance,
     events,
     guests,
+    participants,
     registrations,
 )
+from peerlink.db import insert_for
 
 # Guests ----------------------------------------------------------------------------------
 
@@ -313,3 +315,33 @@ def _attendance(row: Any) -> Attendance:
         headcount=row.headcount,
         recorded_at=row.recorded_at,
     )
+
+
+# Consent to be counted centrally ----------------------------------------------------------
+
+
+def record_consent(conn: Connection, person_id: uuid.UUID, *, counted: bool, as_of: datetime) -> None:
+    """What the person's referral of ``as_of`` said; a referral older than the one known changes
+    nothing, so the answer does not depend on the order referrals arrive in."""
+    statement = insert_for(conn.dialect.name, participants).values(
+        person_id=person_id, counted_in_figures=counted, as_of=as_of
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[participants.c.person_id],
+            set_={"counted_in_figures": statement.excluded.counted_in_figures, "as_of": statement.excluded.as_of},
+            where=participants.c.as_of < statement.excluded.as_of,
+        )
+    )
+
+
+def counted_centrally(conn: Connection, person_id: uuid.UUID) -> bool:
+    """Only a person whose newest referral agreed is counted; one not (yet) known is not."""
+    found = conn.execute(
+        sa.select(participants.c.counted_in_figures).where(participants.c.person_id == person_id)
+    ).scalar_one_or_none()
+    return bool(found)
+
+
+def forget_consent(conn: Connection, person_id: uuid.UUID) -> None:
+    conn.execute(participants.delete().where(participants.c.person_id == person_id))

@@ -242,3 +242,14 @@ sales = sa.Table(
     sa.CheckConstraint("artist_share_pence + scheme_share_pence = amount_pence", name="shares_add_up"),
     sa.CheckConstraint("artist_share_pence >= 0 AND scheme_share_pence >= 0", name="shares_not_negative"),
 )
+
+# Whether each participant's referral lets the central office count them (from
+# ``referral.received``): their registrations and attendance go to ``peerlink.site-only`` unless
+# the newest of their referrals said yes.
+participants = sa.Table(
+    "participants",
+    metadata,
+    sa.Column("person_id", sa.Uuid, primary_key=True),
+    sa.Column("counted_in_figures", sa.Boolean, nullable=False),
+    sa.Column("as_of", UTCDateTime(), nullable=False),
+)

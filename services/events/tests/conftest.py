@@ -49,7 +49,8 @@ def app(database_url: str, tokens, clock: Clock) -> Iterator[Flask]:
 
 
 def nothing_personal_on_the_pseudonymous_exchange(engine: sa.Engine) -> None:
-    """After every API test: no guest's or artist's name or email in what goes to peerlink.events."""
+    """After every API test: no guest's or artist's name or email in any pseudonymous event
+    (``peerlink.events`` and ``peerlink.site-only``)."""
     with engine.connect() as conn:
         known = [
             value
@@ -58,7 +59,9 @@ def nothing_personal_on_the_pseudonymous_exchange(engine: sa.Engine) -> None:
             if value and value != "[erased]"
         ]
         known += [value for (value,) in conn.execute(sa.select(artworks.c.artist_name)) if value]
-        bodies = conn.execute(sa.select(outbox.c.body).where(outbox.c.exchange == "peerlink.events")).scalars()
+        bodies = conn.execute(
+            sa.select(outbox.c.body).where(outbox.c.exchange.in_(["peerlink.events", "peerlink.site-only"]))
+        ).scalars()
         for body in bodies:
             assert find_personal_data(body, known=tuple(known)) == [], body
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from events.handlers import subscriptions
-from events.store.tables import artworks, attendance, group_facilitators, lots, registrations, sales
+from events.store.tables import artworks, attendance, group_facilitators, lots, participants, registrations, sales
 from peerlink.consumer import Consumer
 from peerlink.contracts import PERSON_ERASED, REFERRAL_RECEIVED, SITE_ONLY_EXCHANGE
 from peerlink.outbox import Producer
@@ -77,8 +77,9 @@ def test_an_erased_person_leaves_counts_behind_and_their_place_to_the_next_in_li
     lot = api.post(f"/events/{booked['id']}/lots", {"artwork_id": offered["id"]}, expect=201).get_json()
 
     envelope = erased(someone)
-    publish_envelopes(amqp_url, [envelope, envelope])  # a duplicate delivery changes nothing more
-    wait_until(lambda: count_rows(engine, inbox) == 1, what="person.erased handled")
+    # Their referral said they may be counted; then they are erased (twice: a duplicate delivery).
+    publish_envelopes(amqp_url, [referral(someone, counted=True, received_at=datetime.now(UTC)), envelope, envelope])
+    wait_until(lambda: count_rows(engine, inbox) == 2, what="referral.received and person.erased handled")
 
     person = uuid.UUID(someone)
     assert rows(engine, registrations, registrations.c.person_id == person) == []
@@ -86,6 +87,7 @@ def test_an_erased_person_leaves_counts_behind_and_their_place_to_the_next_in_li
     assert rows(engine, attendance, attendance.c.person_id == person) == []
     assert rows(engine, group_facilitators, group_facilitators.c.person_id == person) == []
     assert rows(engine, artworks, artworks.c.artist_person_id == person) == []
+    assert rows(engine, participants, participants.c.person_id == person) == []
     # The counts stay: the past registration, its attendance, the sale and its split.
     (past_row,) = rows(engine, registrations, registrations.c.id == uuid.UUID(came["id"]))
     assert (past_row.status, past_row.places, past_row.erased_at is not None) == ("confirmed", 1, True)

@@ -38,17 +38,32 @@ def owe(
     now: datetime,
     **extra: Any,
 ) -> None:
+    channels = channels_for(audience)
     store.owe(
         conn,
         event_id=event_id,
         kind=kind,
         recipient_id=recipient_id,
         audience=audience,
-        channels=channels_for(audience),
+        channels=channels,
         values=values,
         now=now,
+        settled=_without_consent(conn, recipient_id, channels),
         **extra,
     )
+
+
+def _without_consent(conn: Connection, recipient_id: str, channels: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Channels the recipient has not agreed to, known already: skipped when owed, which spares
+    the sender a round for each. Only while another channel is agreed to, whose sender then
+    settles the message (and asks for a call if nothing reached them); with none agreed to,
+    or details not known yet, everything is decided when it falls due."""
+    consent = store.consented_channels(conn, recipient_id)
+    if consent is None or not set(channels) & set(consent):
+        return {}
+    return {
+        channel: (policy.NO_CONSENT, f"has not agreed to {channel}") for channel in channels if channel not in consent
+    }
 
 
 def owe_coordinators(conn: Connection, *, event_id: str, kind: str, values: dict[str, Any], now: datetime) -> None:

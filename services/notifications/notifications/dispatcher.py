@@ -68,6 +68,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Settled:
+    """A delivery as it is once settled (for the rest of the message's channels to be judged with)."""
+
+    status: str
+    reason: str | None
+
+
 @dataclass
 class _Plan:
     row: Any
@@ -323,8 +331,7 @@ class Dispatcher:
     def _final(self, conn: Connection, row: Any, now: datetime, **values: Any) -> None:
         """Settle a delivery for good; if it failed, say so; if nobody was reached, ask for a call."""
         asks = row.audience == "person" and row.kind not in commands.NOT_PHONED_ABOUT
-        if asks:
-            store.lock_message(conn, row)  # before our own row: see store.lock_message
+        siblings = store.lock_message(conn, row) if asks else []  # before our own row: see lock_message
         store.settle(conn, row.id, settled_at=now, **values)
         if values["status"] == store.FAILED:
             FAILED.labels(row.channel, row.kind, values["reason"]).inc()
@@ -340,7 +347,8 @@ class Dispatcher:
                 None,
             )
         if asks:
-            commands.ask_to_phone_if_unreached(conn, row, store.lock_message(conn, row), now)
+            now_settled = [_Settled(values["status"], values["reason"]) if s.id == row.id else s for s in siblings]
+            commands.ask_to_phone_if_unreached(conn, row, now_settled, now)
 
     def _emit(
         self,

@@ -221,6 +221,16 @@ def get_recipient(conn: Connection, recipient_id: str) -> Recipient | None:
     return _recipient(row) if row else None
 
 
+def consented_channels(conn: Connection, recipient_id: str) -> tuple[str, ...] | None:
+    """The channels someone agreed to; None if their details are not known (or were erased)."""
+    row = conn.execute(
+        sa.select(recipients.c.channels, recipients.c.erased_at).where(recipients.c.recipient_id == recipient_id)
+    ).one_or_none()
+    if row is None or row.erased_at is not None:
+        return None
+    return tuple(row.channels or ())
+
+
 def recipients_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Recipient]:
     wanted = sorted(set(ids))
     if not wanted:
@@ -336,9 +346,12 @@ def owe(
     about_id: str | None = None,
     art_event_id: str | None = None,
     registration_id: str | None = None,
+    settled: dict[str, tuple[str, str]] | None = None,
 ) -> list[uuid.UUID]:
     """Record a message owed, one delivery per channel; returns the ids of those that were new.
-    Whether each can go (details known, consent given) is decided when it falls due."""
+    Whether each can go (details known, consent given) is decided when it falls due, but for
+    the channels in ``settled`` (channel: reason, detail), recorded as skipped at once."""
+    settled = settled or {}
     rows = [
         {
             "id": uuid.uuid4(),
@@ -347,7 +360,10 @@ def owe(
             "recipient_id": recipient_id,
             "audience": audience,
             "channel": channel,
-            "status": PENDING,
+            "status": SKIPPED if channel in settled else PENDING,
+            "reason": settled[channel][0] if channel in settled else None,
+            "last_error": settled[channel][1] if channel in settled else None,
+            "settled_at": now if channel in settled else None,
             "values": values,
             "about_id": about_id,
             "art_event_id": art_event_id,

@@ -62,7 +62,8 @@ def is_problem(response, status):
 
 @pytest.fixture
 def logged(engine, person, owe):
-    """Two people owed an acknowledgement; one sent by email, the rest still pending."""
+    """Two people owed an acknowledgement: Rhian's email sent (her text skipped: she agreed to
+    email only), Gareth's email and text still pending."""
     rhian, gareth = person(), person(given_name="Gareth", email="gareth@example.org", channels=("email", "sms"))
     owe(rhian)
     owe(gareth)
@@ -82,7 +83,8 @@ def test_the_log_lists_deliveries_newest_first_with_filters_and_a_total(get, log
     _, gareth, sent = logged
     everything = get("/deliveries")
     assert everything.status_code == 200 and everything.headers["X-Total-Count"] == "4"
-    assert {row["status"] for row in everything.get_json()} == {"sent", "pending"}
+    # Rhian agreed to email only: her text was skipped as soon as it was owed.
+    assert {row["status"] for row in everything.get_json()} == {"sent", "pending", "skipped"}
     (one,) = get("/deliveries", status="sent").get_json()
     assert (one["id"], one["languages"], one["due_at"]) == (str(sent), ["cy"], None)
     assert "body" not in one and "subject" not in one
@@ -111,7 +113,8 @@ def test_the_summary_counts_by_kind_channel_and_status(get, logged):
     assert counts == {
         ("referral-acknowledged", "email", "pending"): 1,
         ("referral-acknowledged", "email", "sent"): 1,
-        ("referral-acknowledged", "sms", "pending"): 2,
+        ("referral-acknowledged", "sms", "pending"): 1,
+        ("referral-acknowledged", "sms", "skipped"): 1,
     }
 
 

@@ -44,6 +44,17 @@ def _migrated_or_exit(definition: ServiceDefinition, settings: Settings) -> None
         sys.exit(2)
 
 
+def _app_or_exit(definition: ServiceDefinition, settings: Settings) -> None:
+    """Build the app once before gunicorn does, so that a setting the app checks (a scale file,
+    a proxy count) stops ``serve`` in one line rather than in a worker's traceback."""
+    try:
+        app = definition.create_app(settings)
+    except ConfigError as exc:
+        click.echo(f"peerlink-{definition.name}: {exc}", err=True)
+        sys.exit(2)
+    app.extensions["peerlink"].engine.dispose()
+
+
 def service_cli(definition: ServiceDefinition) -> click.Group:
     @click.group(help=f"The Peerlink {definition.name} service.")
     def cli() -> None:
@@ -56,6 +67,7 @@ def service_cli(definition: ServiceDefinition) -> click.Group:
     def serve(workers: int, threads: int, host: str) -> None:
         settings = _settings_or_exit(definition)
         _migrated_or_exit(definition, settings)
+        _app_or_exit(definition, settings)
         _Gunicorn(
             lambda: definition.create_app(settings),
             {

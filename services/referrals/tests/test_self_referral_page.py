@@ -239,3 +239,19 @@ def test_a_person_refers_themselves_in_chromium(app, engine, browser_page, lang,
     assert str(referral.id)[:8].upper() == reference
     assert referral.self_referral is True and referral.availability == ["wed-pm"]
     assert written(engine) == (1, 1, 2)
+
+
+def test_a_flood_of_posts_from_one_address_is_held_back_in_the_persons_language(client, engine):
+    _, _, hidden = open_form(client, "cy")
+    answers = {**VALID, "lang": "cy", "given_name": ""}  # each one a problem to correct
+    statuses = [send(client, hidden, answers).status_code for _ in range(10)]
+    assert statuses == [422] * 10
+    held = send(client, hidden, {**VALID, "lang": "cy"})
+    assert held.status_code == 429
+    assert int(held.headers["Retry-After"]) > 0
+    assert "Arhoswch" in text_of(held)
+    # Another address is not held back, and reading the form never is.
+    other = client.post("/self-referral", data={**hidden, **VALID}, environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert other.status_code == 303
+    assert client.get("/self-referral").status_code == 200
+    assert written(engine)[1] == 1

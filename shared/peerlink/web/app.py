@@ -6,14 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_smorest import Blueprint, abort
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from peerlink.config import Settings
+from peerlink.config import ConfigError, Settings
 from peerlink.outbox import Producer, UnitOfWork
-from peerlink.web import health, observability
+from peerlink.web import health, observability, ratelimit
 from peerlink.web.auth import TokenAuthenticator, _view_for_request, public, undeclared_endpoints
-from peerlink.web.problems import ProblemApi
+from peerlink.web.problems import ProblemApi, problem
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -65,6 +66,13 @@ def create_service_app(
         producer=Producer(settings.site, settings.service),
         readiness=health.ReadinessChecks(engine, settings.amqp_url),
     )
+    trusted_proxies = _trusted_proxies(settings)
+    if trusted_proxies:
+        # Client addresses (rate limits, logs) from X-Forwarded-For, as the proxies in front set it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies, x_host=trusted_proxies)  # type: ignore[method-assign]
+    ratelimit.install(app, settings.optional("PEERLINK_RATE_LIMIT_STORAGE"))
+    app.before_request(_rate_limit)
+    app.register_error_handler(ratelimit.RateLimited, _too_many)
     observability.install(app)
     authenticator = TokenAuthenticator(settings.tokens, settings.site)
     authenticator.install(app)
@@ -78,6 +86,25 @@ def create_service_app(
     if missing:
         raise RuntimeError(f"endpoints without @public or @requires(...): {', '.join(missing)}")
     return app
+
+
+def _trusted_proxies(settings: Settings) -> int:
+    value = settings.optional("PEERLINK_TRUSTED_PROXIES") or "0"
+    if not value.isdigit() or int(value) > 5:
+        raise ConfigError(f"PEERLINK_TRUSTED_PROXIES must be the number of proxies in front (0 to 5), not {value!r}")
+    return int(value)
+
+
+def _too_many(exc: ratelimit.RateLimited) -> Response:
+    return ratelimit.retry_after(
+        problem(429, f"Too many requests from this address; retry in {exc.retry_after} s."), exc
+    )
+
+
+def _rate_limit() -> None:
+    view = _view_for_request()
+    if view is not None:
+        ratelimit.check(view)
 
 
 def _json_bodies_only() -> None:

@@ -30,6 +30,7 @@ from peerlink.sites import site_name
 from peerlink.web import public, service
 from peerlink.web.forms import CSRF_FIELD, CsrfRefused, accepts_forms, check_csrf, csrf_token, html_page, new_nonce
 from peerlink.web.idempotency import fingerprint
+from peerlink.web.ratelimit import RateLimited, rate_limited, retry_after
 from referrals.api import schemas
 from referrals.api.referrals import new_referral_from, take
 from referrals.commands import IdempotencyConflict
@@ -80,9 +81,15 @@ def form() -> Response:
     return _render_form(chosen_language(), MultiDict(), {})
 
 
+# Anyone on the internet can post this form: ten posts (corrections included) in ten minutes from
+# one address is more than a person needs and far less than a flood.
+SUBMISSIONS = "10 per 10 minutes"
+
+
 @blueprint.post("/self-referral")
 @public
 @accepts_forms
+@rate_limited(SUBMISSIONS)
 def submit() -> Response:
     language = chosen_language()
     try:
@@ -116,6 +123,13 @@ def submit() -> Response:
             return redirect(url_for(".received", lang=language, ref=reference), code=303)
     messages = {field: wording.error_message(field, fault, language) for field, fault in faults.items()}
     return _render_form(language, answers, messages, status=422)
+
+
+@blueprint.errorhandler(RateLimited)
+def too_many(exc: RateLimited) -> Response:
+    minutes = str(max(1, -(-exc.retry_after // 60)))
+    response = _render("too_many.html.j2", chosen_language(), status=429, minutes=minutes)
+    return retry_after(response, exc)
 
 
 @blueprint.get("/self-referral/received")

@@ -64,6 +64,11 @@ TEXT: dict[str, dict[str, str]] = {
         "refused_title": "Nid oedd modd anfon y ffurflen",
         "refused_body": "Mae'r ffurflen wedi dod i ben. Ewch yn ôl, ail-lwythwch y dudalen a rhowch gynnig arall arni.",
         "start_again": "Dechrau eto",
+        "too_many_title": "Mae llawer o ffurflenni wedi dod o'r cysylltiad hwn",
+        "too_many_body": (
+            "Arhoswch {minutes} munud a rhowch gynnig arall arni, neu ffoniwch y tîm. Nid ydym wedi colli "
+            "dim rydych chi wedi'i anfon yn barod."
+        ),
     },
     "en": {
         "title": "Refer yourself for peer mentoring",
@@ -115,6 +120,10 @@ TEXT: dict[str, dict[str, str]] = {
         "refused_title": "The form could not be sent",
         "refused_body": "The form has expired. Please go back, reload the page and try again.",
         "start_again": "Start again",
+        "too_many_title": "Many forms have come from this connection",
+        "too_many_body": (
+            "Please wait {minutes} minutes and try again, or phone the team. Nothing you have already sent is lost."
+        ),
     },
 }
 

@@ -106,6 +106,21 @@ advocacy_issues = sa.Table(
     sa.Column("resolution", sa.String(40)),
 )
 
+# Who read or changed a person's record, and when (kept after erasure: it names staff, not them).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("person_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("referral_id", sa.Uuid),
+    sa.Column("action", sa.String(10), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("what", sa.String(120), nullable=False),
+    sa.Column("correlation_id", sa.String(100)),
+)
+
 check_ins = sa.Table(
     "check_ins",
     metadata,
@@ -509,3 +524,25 @@ def check_ins_of(conn: Connection, referral_ids: Sequence[uuid.UUID]) -> list[Ch
         )
         for row in rows
     ]
+
+
+# The audit log --------------------------------------------------------------------------------
+
+
+def add_audit(conn: Connection, entries: Sequence[dict[str, Any]]) -> None:
+    if entries:
+        conn.execute(audit_log.insert(), list(entries))
+
+
+def audit_of(conn: Connection, person_id: uuid.UUID, *, limit: int, offset: int) -> tuple[list[Any], int]:
+    rows = conn.execute(
+        sa.select(audit_log)
+        .where(audit_log.c.person_id == person_id)
+        .order_by(audit_log.c.position.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.person_id == person_id)
+    ).scalar_one()
+    return list(rows), int(total)

@@ -113,3 +113,41 @@ def test_only_coordinators_see_and_change_people(client, tokens, create, role):
     assert client.get(f"/people/{person}", headers=headers).status_code == 403
     assert client.delete(f"/people/{person}", headers=headers).status_code == 403
     assert client.get(f"/people/{person}/advocacy-issues", headers=headers).status_code == 403
+
+
+def test_every_read_and_change_of_a_persons_record_is_in_the_audit_log(client, tokens, create, act, someone):
+    first = create(someone(1))
+    other = create(someone(2))
+    person = first["person_id"]
+    header = tokens.header()
+    act(first["id"], "accept", note="seen at the drop-in")
+    client.get(f"/people/{person}", headers=header)
+    client.get(f"/referrals/{first['id']}", headers=tokens.header("service"))
+    client.get("/referrals?limit=10", headers=header)
+    client.post(f"/people/{person}/advocacy-issues", json={"category": "debt", "summary": "x"}, headers=header)
+    log = client.get(f"/people/{person}/audit", headers=header)
+    assert log.status_code == 200
+    entries = log.get_json()["items"][::-1]  # oldest first
+    assert [(e["action"], e["what"], e["role"]) for e in entries] == [
+        ("change", "POST /referrals", "coordinator"),
+        ("change", "POST /referrals/<uuid:referral_id>/accept", "coordinator"),
+        ("read", "GET /people/<uuid:person_id>", "coordinator"),
+        ("read", "GET /referrals/<uuid:referral_id>", "service"),
+        ("read", "GET /referrals", "coordinator"),
+        ("change", "POST /people/<uuid:person_id>/advocacy-issues", "coordinator"),
+    ]
+    assert all(e["referral_id"] in (first["id"], None) for e in entries)
+    # Another person's log has only their own entries (their intake, the list that showed them).
+    theirs = client.get(f"/people/{other['person_id']}/audit", headers=header).get_json()["items"]
+    assert [e["what"] for e in theirs][::-1] == ["POST /referrals", "GET /referrals"]
+
+
+def test_the_audit_log_outlives_an_erasure_and_is_for_coordinators_only(client, tokens, create):
+    person = create()["person_id"]
+    assert client.delete(f"/people/{person}", headers=tokens.header()).status_code == 204
+    entries = client.get(f"/people/{person}/audit", headers=tokens.header()).get_json()["items"]
+    assert entries[0]["action"] == "erase"
+    assert client.get(f"/people/{person}/audit", headers=tokens.header("service")).status_code == 403
+    unknown = client.get("/people/0b6f9a8e-1d2c-4b8a-9f3e-2a1b3c4d5e6f/audit", headers=tokens.header())
+    assert unknown.status_code == 404
+    assert client.get(f"/people/{person}/audit?limit=0", headers=tokens.header()).status_code == 422

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint, abort
 from peerlink.db import read_transaction
 from peerlink.web import current_principal, requires, service
 from referrals import commands, store
-from referrals.api import schemas, views
+from referrals.api import audit, schemas, views
 from referrals.domain.erasure import AlreadyErased
 
 blueprint = Blueprint("people", __name__, url_prefix="/people", description="People, advocacy and erasure")
@@ -33,6 +33,7 @@ class PersonById(MethodView):
             transitions = store.transitions_of(conn, ids)
             issues = store.issues_of(conn, person_id)
             check_ins = store.check_ins_of(conn, ids)
+        audit.read([(person_id, None)])
         principal = current_principal()
         timeline: list[dict[str, Any]] = [
             {"at": r.received_at, "kind": "referral", "referral_id": r.id, "detail": {"source": r.source}}
@@ -93,6 +94,7 @@ class PersonById(MethodView):
         try:
             with service().unit_of_work() as uow:
                 commands.erase_person(uow, person_id, now=datetime.now(UTC), actor=principal.label or principal.role)
+                audit.changed(uow.connection, person_id, action=audit.ERASE)
                 uow.commit()
         except AlreadyErased:
             return None
@@ -107,7 +109,9 @@ class AdvocacyIssues(MethodView):
         with read_transaction(service().engine) as conn:
             if store.get_person(conn, person_id) is None:
                 abort(404, message="No such person.")
-            return [views.issue(i) for i in store.issues_of(conn, person_id)]
+            issues = [views.issue(i) for i in store.issues_of(conn, person_id)]
+        audit.read([(person_id, None)])
+        return issues
 
     @requires("coordinator")
     @blueprint.arguments(schemas.AdvocacyIn)
@@ -119,6 +123,7 @@ class AdvocacyIssues(MethodView):
             issue = commands.open_advocacy_issue(
                 uow, person_id, category=body["category"], summary=body["summary"], now=datetime.now(UTC)
             )
+            audit.changed(uow.connection, person_id)
             uow.commit()
         return views.issue(issue)
 
@@ -134,5 +139,20 @@ class ResolveIssue(MethodView):
             issue = commands.resolve_advocacy_issue(
                 uow, person_id, issue_id, resolution=body["resolution"], now=datetime.now(UTC)
             )
+            audit.changed(uow.connection, person_id)
             uow.commit()
         return views.issue(issue)
+
+
+@blueprint.route("/<uuid:person_id>/audit")
+class AuditLog(MethodView):
+    @requires("coordinator")
+    @blueprint.arguments(schemas.AuditQuery, location="query")
+    @blueprint.response(200, schemas.AuditPage)
+    def get(self, query: dict[str, Any], person_id: uuid.UUID) -> dict[str, Any]:
+        """Who read or changed this person's record, newest first (kept after an erasure)."""
+        with read_transaction(service().engine) as conn:
+            entries, total = store.audit_of(conn, person_id, limit=query["limit"], offset=query["offset"])
+        if not total:
+            abort(404, message="Nothing is recorded about this person.")
+        return {"items": [dict(entry._mapping) for entry in entries], "total": total, **query}

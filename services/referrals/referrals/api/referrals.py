@@ -15,7 +15,7 @@ from peerlink.db import read_transaction
 from peerlink.web import current_principal, requires, service
 from peerlink.web.idempotency import REPLAYED, idempotency_key
 from referrals import commands, store
-from referrals.api import schemas, views
+from referrals.api import audit, schemas, views
 from referrals.domain import intake, outcomes
 from referrals.domain.workflow import Action
 
@@ -59,6 +59,8 @@ def take(new: intake.NewReferral, idempotency: tuple[str, str] | None = None) ->
     try:
         with context.unit_of_work() as uow:
             taken = commands.take_referral(uow, new, site=context.settings.site, now=now, idempotency=idempotency)
+            if not taken.replayed:
+                audit.changed(uow.connection, taken.person.id, taken.referral.id)
             uow.commit()
     except sa.exc.IntegrityError:
         # The same Idempotency-Key in a request that raced this one: theirs is the referral.
@@ -108,6 +110,7 @@ class Referrals(MethodView):
         """List referrals: filter by status, source, need and date received; sort; page."""
         with read_transaction(service().engine) as conn:
             items, total = store.list_referrals(conn, store.ReferralFilter(**query))
+        audit.read((item.person_id, item.id) for item in items)
         principal = current_principal()
         return {
             "items": [views.referral(item, principal) for item in items],
@@ -127,6 +130,7 @@ class ReferralById(MethodView):
             referral = store.get_referral(conn, referral_id)
         if referral is None:
             abort(404, message="No such referral.")
+        audit.read([(referral.person_id, referral.id)])
         return views.referral(referral, current_principal())
 
 
@@ -137,9 +141,12 @@ class Transitions(MethodView):
     def get(self, referral_id: uuid.UUID) -> list[Any]:
         """Every change of the referral's status: who, when, why."""
         with read_transaction(service().engine) as conn:
-            if store.get_referral(conn, referral_id) is None:
+            referral = store.get_referral(conn, referral_id)
+            if referral is None:
                 abort(404, message="No such referral.")
-            return store.transitions_of(conn, [referral_id])
+            history = store.transitions_of(conn, [referral_id])
+        audit.read([(referral.person_id, referral.id)])
+        return history
 
 
 def _transition_view(action: Action, schema: type, summary: str, reason_field: str | None = None) -> None:
@@ -156,6 +163,7 @@ def _transition_view(action: Action, schema: type, summary: str, reason_field: s
                 note=body.get("note"),
                 priority=body.get("priority"),
             )
+            audit.changed(uow.connection, moved.person_id, moved.id)
             uow.commit()
         return views.referral(moved, principal)
 
@@ -190,6 +198,7 @@ class CheckIns(MethodView):
             if referral is None:
                 abort(404, message="No such referral.")
             items = store.check_ins_of(conn, [referral_id])
+        audit.read([(referral.person_id, referral.id)])
         baseline = next((c.score for c in items if c.timepoint == "baseline"), None)
         open_now = referral.status.value in ("accepted", "matched", "active")
         return {
@@ -212,6 +221,7 @@ class CheckIns(MethodView):
                 answers=body["answers"],
                 now=datetime.now(UTC),
             )
+            audit.changed(uow.connection, check_in.person_id, check_in.referral_id)
             uow.commit()
         return views.check_in(check_in, maximum=scale.max_score, baseline=progress.baseline_score)
 

@@ -357,3 +357,28 @@ class FiguresOut(Schema):
     wait_by_source = fields.Dict(keys=fields.String(), values=fields.Nested(WaitOut))
     disengaged = fields.Integer(metadata={"description": "Closed with the outcome 'disengaged'."})
     consent_reviews_due = fields.Integer()
+
+
+# The audit log -------------------------------------------------------------------------------
+
+
+class AuditQuery(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class AuditEntryOut(Schema):
+    at = fields.AwareDateTime()
+    action = fields.String(metadata={"enum": ["read", "change", "erase"]})
+    actor = fields.String(metadata={"description": "The token's label (or its role)."})
+    role = fields.String()
+    what = fields.String(metadata={"description": "The request: method and route."})
+    referral_id = fields.UUID(allow_none=True)
+    correlation_id = fields.String(allow_none=True)
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AuditEntryOut))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()

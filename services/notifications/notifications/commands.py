@@ -5,6 +5,7 @@ saying STOP. Handlers, the dispatcher, the scheduler and the API only translate 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,45 +39,42 @@ def owe(
     now: datetime,
     **extra: Any,
 ) -> None:
-    channels = channels_for(audience)
-    store.owe(
+    owe_all(
         conn,
-        event_id=event_id,
-        kind=kind,
-        recipient_id=recipient_id,
-        audience=audience,
-        channels=channels,
-        values=values,
-        now=now,
-        settled=_without_consent(conn, recipient_id, channels),
-        **extra,
+        [store.Owed(event_id, kind, recipient_id, audience, channels_for(audience), values, **extra)],
+        now,
     )
 
 
-def _without_consent(conn: Connection, recipient_id: str, channels: tuple[str, ...]) -> dict[str, tuple[str, str]]:
-    """Channels the recipient has not agreed to, known already: skipped when owed, which spares
-    the sender a round for each. Only while another channel is agreed to, whose sender then
-    settles the message (and asks for a call if nothing reached them); with none agreed to,
-    or details not known yet, everything is decided when it falls due."""
-    consent = store.consented_channels(conn, recipient_id)
-    if consent is None or not set(channels) & set(consent):
-        return {}
-    return {
-        channel: (policy.NO_CONSENT, f"has not agreed to {channel}") for channel in channels if channel not in consent
-    }
+def owe_all(conn: Connection, messages: list[store.Owed], now: datetime) -> None:
+    """Messages owed, at once. A channel someone has not agreed to (their details known) is
+    skipped straight away, sparing the sender a round, but only while another channel is agreed
+    to, whose sender then settles the message (and asks for a call if nothing reached them); with
+    none agreed to, or the details not known yet, everything is decided when it falls due."""
+    consent = store.consented_channels(conn, [m.recipient_id for m in messages])
+    decided = []
+    for message in messages:
+        agreed = consent.get(message.recipient_id)
+        if agreed is not None and set(message.channels) & set(agreed):
+            skipped = {
+                channel: (policy.NO_CONSENT, f"has not agreed to {channel}")
+                for channel in message.channels
+                if channel not in agreed
+            }
+            message = replace(message, settled=skipped)
+        decided.append(message)
+    store.owe_all(conn, decided, now)
 
 
 def owe_coordinators(conn: Connection, *, event_id: str, kind: str, values: dict[str, Any], now: datetime) -> None:
-    for coordinator_id in store.coordinator_ids(conn):
-        owe(
-            conn,
-            event_id=event_id,
-            kind=kind,
-            recipient_id=coordinator_id,
-            audience="coordinator",
-            values=values,
-            now=now,
-        )
+    owe_all(conn, coordinators_owed(conn, event_id=event_id, kind=kind, values=values), now)
+
+
+def coordinators_owed(conn: Connection, *, event_id: str, kind: str, values: dict[str, Any]) -> list[store.Owed]:
+    return [
+        store.Owed(event_id, kind, coordinator_id, "coordinator", channels_for("coordinator"), values)
+        for coordinator_id in store.coordinator_ids(conn)
+    ]
 
 
 # Contact details ---------------------------------------------------------------------------

@@ -191,7 +191,8 @@ class Dispatcher:
             return 0
         with read_transaction(self.engine) as conn:
             world = messages.load_world(conn, rows)
-        plans = [self._plan(row, world, now) for row in rows]
+        kinds = {kind: self._templates_of(kind) for kind in {row.kind for row in rows}}  # once a round
+        plans = [self._plan(row, world, now, *kinds[row.kind]) for row in rows]
         settled_now = [plan for plan in plans if not isinstance(plan.decision, Go)]
         if settled_now:
             # In message order, so that two channels' senders lock messages in the same order.
@@ -238,14 +239,17 @@ class Dispatcher:
             self._local.writer = writer
         return writer
 
-    def _plan(self, row: Any, world: messages.World, now: datetime) -> _Plan:
+    def _templates_of(self, kind: str) -> tuple[str | None, bool]:
+        """Whether a kind's templates are ready (else why not), and whether it has a text version."""
+        try:
+            described = self.templates.describe(kind)
+        except UnknownKind:
+            return f"there are no templates for {kind}", False
+        return described.problem, described.has_sms
+
+    def _plan(self, row: Any, world: messages.World, now: datetime, problem: str | None, has_sms: bool) -> _Plan:
         recipient = world.recipients.get(row.recipient_id)
         preferences = world.preferences.get(row.recipient_id, NO_PREFERENCES)
-        try:
-            described = self.templates.describe(row.kind)
-            problem, has_sms = described.problem, described.has_sms
-        except UnknownKind:
-            problem, has_sms = f"there are no templates for {row.kind}", False
         if messages.waiting_for_event(row, world, now) and recipient is not None:
             return _Plan(
                 row, Defer(now + self.rules.wait_for_contact, "waiting-for-event", "waiting for the event's details")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from notifications import commands, store
 from notifications.domain.recipients import Recipient
 from peerlink.contracts import (
@@ -85,30 +87,35 @@ def _reference(referral_id: Any) -> str:
     return str(referral_id)[:8].upper()
 
 
-@subscriptions.on(REFERRAL_RECEIVED)
-def on_referral_received(event: Event, tx: HandlerContext) -> None:
-    data, now = event.data, _now()
-    values = {"reference": _reference(data["referral_id"])}
-    commands.owe(
-        tx.connection,
-        event_id=event.id,
-        kind="referral-acknowledged",
-        recipient_id=str(data["person_id"]),
-        audience="person",
-        values=values,
-        now=now,
-    )
-    commands.owe_coordinators(
-        tx.connection,
-        event_id=event.id,
-        kind="referral-received-coordinator",
-        values={
-            **values,
+@subscriptions.on_batch(REFERRAL_RECEIVED)
+def on_referrals_received(events: list[Event], conn: Connection) -> None:
+    """The busiest event: a batch of them owes its messages in one statement. Each person gets
+    an acknowledgement; each coordinator a note of the new referral (or an item in their digest)."""
+    coordinators = store.coordinator_ids(conn)
+    owed = []
+    for event in events:
+        data = event.data
+        reference = {"reference": _reference(data["referral_id"])}
+        owed.append(
+            store.Owed(
+                event.id,
+                "referral-acknowledged",
+                str(data["person_id"]),
+                "person",
+                commands.channels_for("person"),
+                reference,
+            )
+        )
+        note = {
+            **reference,
             "self_referral": bool(data.get("self_referral")),
             "welsh_preferred": data["preferred_language"] == "cy",
-        },
-        now=now,
-    )
+        }
+        owed += [
+            store.Owed(event.id, "referral-received-coordinator", coordinator, "coordinator", ("email",), note)
+            for coordinator in coordinators
+        ]
+    commands.owe_all(conn, owed, _now())
 
 
 @subscriptions.on(REFERRAL_ACCEPTED)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +30,7 @@ recipients = sa.Table(
     "recipients",
     metadata,
     sa.Column("recipient_id", sa.String(36), primary_key=True),
-    sa.Column("audience", sa.String(12), nullable=False),
+    sa.Column("audience", sa.String(12), nullable=False, index=True),
     sa.Column("given_name", sa.String(100)),
     sa.Column("email", sa.String(254)),
     sa.Column("phone", sa.String(32)),
@@ -221,14 +223,17 @@ def get_recipient(conn: Connection, recipient_id: str) -> Recipient | None:
     return _recipient(row) if row else None
 
 
-def consented_channels(conn: Connection, recipient_id: str) -> tuple[str, ...] | None:
-    """The channels someone agreed to; None if their details are not known (or were erased)."""
-    row = conn.execute(
-        sa.select(recipients.c.channels, recipients.c.erased_at).where(recipients.c.recipient_id == recipient_id)
-    ).one_or_none()
-    if row is None or row.erased_at is not None:
-        return None
-    return tuple(row.channels or ())
+def consented_channels(conn: Connection, recipient_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The channels each agreed to, for those whose details are known (and not erased)."""
+    wanted = sorted(set(recipient_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(recipients.c.recipient_id, recipients.c.channels).where(
+            recipients.c.recipient_id.in_(wanted), recipients.c.erased_at.is_(None)
+        )
+    )
+    return {row.recipient_id: tuple(row.channels or ()) for row in rows}
 
 
 def recipients_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Recipient]:
@@ -332,59 +337,72 @@ def preferences_of(conn: Connection, recipient_id: str) -> Preferences:
 # Deliveries owed --------------------------------------------------------------------------
 
 
-def owe(
-    conn: Connection,
-    *,
-    event_id: str,
-    kind: str,
-    recipient_id: str,
-    audience: str,
-    channels: Sequence[str],
-    values: dict[str, Any],
-    now: datetime,
-    due_at: datetime | None = None,
-    about_id: str | None = None,
-    art_event_id: str | None = None,
-    registration_id: str | None = None,
-    settled: dict[str, tuple[str, str]] | None = None,
-) -> list[uuid.UUID]:
-    """Record a message owed, one delivery per channel; returns the ids of those that were new.
-    Whether each can go (details known, consent given) is decided when it falls due, but for
-    the channels in ``settled`` (channel: reason, detail), recorded as skipped at once."""
-    settled = settled or {}
+@dataclass(frozen=True)
+class Owed:
+    """One message owed to one recipient (a delivery on each of ``channels``)."""
+
+    event_id: str
+    kind: str
+    recipient_id: str
+    audience: str
+    channels: tuple[str, ...]
+    values: dict[str, Any]
+    due_at: datetime | None = None
+    about_id: str | None = None
+    art_event_id: str | None = None
+    registration_id: str | None = None
+    # Channels already decided (channel: reason, detail): recorded as skipped at once.
+    settled: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def owe_all(conn: Connection, messages: Sequence[Owed], now: datetime) -> list[uuid.UUID]:
+    """Record messages owed, one delivery per channel, in one statement; returns the ids of the
+    deliveries that were new (the unique key makes a message owed twice a message owed once).
+    Whether each can go (details known, consent given) is decided when it falls due."""
     rows = [
         {
             "id": uuid.uuid4(),
-            "event_id": event_id,
-            "kind": kind,
-            "recipient_id": recipient_id,
-            "audience": audience,
+            "event_id": message.event_id,
+            "kind": message.kind,
+            "recipient_id": message.recipient_id,
+            "audience": message.audience,
             "channel": channel,
-            "status": SKIPPED if channel in settled else PENDING,
-            "reason": settled[channel][0] if channel in settled else None,
-            "last_error": settled[channel][1] if channel in settled else None,
-            "settled_at": now if channel in settled else None,
-            "values": values,
-            "about_id": about_id,
-            "art_event_id": art_event_id,
-            "registration_id": registration_id,
+            "status": SKIPPED if channel in message.settled else PENDING,
+            "reason": message.settled[channel][0] if channel in message.settled else None,
+            "last_error": message.settled[channel][1] if channel in message.settled else None,
+            "settled_at": now if channel in message.settled else None,
+            "values": message.values,
+            "about_id": message.about_id,
+            "art_event_id": message.art_event_id,
+            "registration_id": message.registration_id,
             "attempts": 0,
-            "due_at": due_at or now,
+            "due_at": message.due_at or now,
             "created_at": now,
+            "claimed_until": None,
         }
-        for channel in channels
+        for message in messages
+        for channel in message.channels
     ]
-    new = []
-    statement = (
-        insert_for(conn.dialect.name, deliveries)
-        .on_conflict_do_nothing(index_elements=["event_id", "recipient_id", "channel", "kind"])
-        .returning(deliveries.c.id)
-    )
-    for row in rows:  # one at a time: RETURNING with ON CONFLICT per row is portable this way
-        new += list(conn.execute(statement.values(**row)).scalars())
+    if not rows:
+        return []
+    # executemany with one statement, compiled once (SQLAlchemy batches it as "insertmanyvalues").
+    new = list(conn.execute(_owe_statement(conn.dialect.name), rows).scalars())
     if new:
         something_is_due(conn)
     return new
+
+
+@cache
+def _owe_statement(dialect: str) -> Any:
+    return (
+        insert_for(dialect, deliveries)
+        .on_conflict_do_nothing(index_elements=["event_id", "recipient_id", "channel", "kind"])
+        .returning(deliveries.c.id)
+    )
+
+
+def owe(conn: Connection, *, channels: Sequence[str], now: datetime, **message: Any) -> list[uuid.UUID]:
+    return owe_all(conn, [Owed(channels=tuple(channels), **message)], now)
 
 
 def claim_due(conn: Connection, channel: str, now: datetime, until: datetime, limit: int) -> list[Any]:

@@ -722,8 +722,11 @@ def test_each_users_permissions_follow_what_its_service_binds_and_emits(access):
     from peerlink.topology import site_bindings
 
     subscriptions = importlib.import_module(f"{access.name}.handlers").subscriptions
-    assert set(access.binds) == {exchange for exchange, _ in site_bindings(subscriptions.bindings)}
-    assert set(access.publishes) == _emitted_exchanges(access.name)
+    where = "deploy/rabbitmq/definitions.py (SITE_SERVICES, CENTRAL_SERVICES)"
+    bound = {exchange for exchange, _ in site_bindings(subscriptions.bindings)}
+    assert set(access.binds) == bound, f"{access.name} now binds to {sorted(bound)}: update {where}"
+    emitted = _emitted_exchanges(access.name)
+    assert set(access.publishes) == emitted, f"{access.name} now emits to {sorted(emitted)}: update {where}"
     assert subscriptions.name == access.name  # its queues are <name>.inbox…
 
 

@@ -192,7 +192,7 @@ class Dispatcher:
         with read_transaction(self.engine) as conn:
             world = messages.load_world(conn, rows)
         kinds = {kind: self._templates_of(kind) for kind in {row.kind for row in rows}}  # once a round
-        plans = [self._plan(row, world, now, *kinds[row.kind]) for row in rows]
+        plans = [self._plan_or_retry(row, world, now, *kinds[row.kind]) for row in rows]
         settled_now = [plan for plan in plans if not isinstance(plan.decision, Go)]
         if settled_now:
             # In message order, so that two channels' senders lock messages in the same order.
@@ -246,6 +246,20 @@ class Dispatcher:
         except UnknownKind:
             return f"there are no templates for {kind}", False
         return described.problem, described.has_sms
+
+    def _plan_or_retry(
+        self, row: Any, world: messages.World, now: datetime, problem: str | None, has_sms: bool
+    ) -> _Plan:
+        """A delivery that cannot even be planned (a bug) is retried later, never dropped, and
+        never stops the others."""
+        try:
+            return self._plan(row, world, now, problem, has_sms)
+        except Exception as exc:  # one delivery's trouble is not the round's
+            log.exception("a delivery could not be prepared", extra={"delivery": str(row.id)})
+            error = f"{type(exc).__name__}: {exc}"
+            return _Plan(
+                row, policy.retry_or_give_up(row.attempts + 1, self.retry_delays, now, error), extra={"attempted": True}
+            )
 
     def _plan(self, row: Any, world: messages.World, now: datetime, problem: str | None, has_sms: bool) -> _Plan:
         recipient = world.recipients.get(row.recipient_id)

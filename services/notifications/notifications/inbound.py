@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from notifications import commands, store
-from notifications.channels import TransientFailure
+from notifications.channels import PermanentFailure, TransientFailure
 from notifications.channels.sms import NotifySmsTransport, ReceivedText
 from peerlink.amqp import Backoff
 from peerlink.db import is_connection_failure, read_transaction, write_transaction
@@ -49,6 +49,10 @@ class InboundTexts:
             except TransientFailure as exc:
                 log.warning("could not read received texts", extra={"error": str(exc)})
                 backoff.sleep(stop)
+            except PermanentFailure as exc:
+                # A provider without received texts, say: texts still go; STOP is read once it works.
+                log.error("the SMS provider refuses to list received texts", extra={"error": str(exc)})
+                stop.wait(backoff.maximum)
             except sa.exc.SQLAlchemyError as exc:
                 if not is_connection_failure(exc):
                     raise

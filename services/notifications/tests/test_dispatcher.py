@@ -211,3 +211,16 @@ def test_several_senders_at_once_send_each_message_once_and_one_person_s_in_orde
         mine = [m["Subject"] for m in smtp_server.messages if m["To"] == f"person{n}@example.org"]
         assert mine == ["We have received your referral", "Your referral has been accepted"]
     assert {d.status for d in deliveries() if d.channel == "email"} == {"sent"}
+
+
+def test_a_delivery_that_cannot_be_prepared_is_retried_and_does_not_stop_the_others(
+    smtp_server, smtp_transport, make_dispatcher, person, owe, deliveries
+):
+    broken, fine = person(), person(email="fine@example.org")
+    owe(broken, kind="event-reminder", values={"no": "start time"})  # a reminder always has one
+    owe(fine)
+    make_dispatcher(smtp_transport).send_due()
+    assert [m["To"] for m in smtp_server.messages] == ["fine@example.org"]
+    email = deliveries(broken)[0]
+    assert (email.status, email.reason, email.attempts) == ("pending", "retrying", 1)
+    assert "KeyError" in email.last_error

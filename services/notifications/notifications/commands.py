@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,6 +94,7 @@ def event_scheduled(conn: Connection, art_event_id: str, details: dict[str, Any]
         return
     store.put_art_event(conn, art_event_id, status="scheduled", as_of=as_of, **details)
     _follow_the_start(conn, art_event_id, details["starts_at"], as_of)
+    store.expedite_event(conn, art_event_id, datetime.now(UTC))
 
 
 def event_changed(

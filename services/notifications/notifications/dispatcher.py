@@ -266,7 +266,8 @@ class Dispatcher:
         preferences = world.preferences.get(row.recipient_id, NO_PREFERENCES)
         if messages.waiting_for_event(row, world, now) and recipient is not None:
             return _Plan(
-                row, Defer(now + self.rules.wait_for_contact, "waiting-for-event", "waiting for the event's details")
+                row,
+                Defer(now + self.rules.wait_for_contact, policy.WAITING_FOR_EVENT, "waiting for the event's details"),
             )
         decision = policy.decide(
             Owed(row.kind, row.channel, row.audience, row.created_at),

@@ -289,6 +289,22 @@ def expedite(conn: Connection, recipient_id: str, now: datetime) -> None:
     )
 
 
+def expedite_event(conn: Connection, art_event_id: str, now: datetime) -> None:
+    """An event's details arrived: what was waiting for them is due now."""
+    result = conn.execute(
+        deliveries.update()
+        .where(
+            deliveries.c.art_event_id == art_event_id,
+            deliveries.c.status == PENDING,
+            deliveries.c.reason == "waiting-for-event",
+            deliveries.c.due_at > now,
+        )
+        .values(due_at=now)
+    )
+    if result.rowcount:
+        something_is_due(conn)
+
+
 # Preferences ------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -97,7 +97,7 @@ def test_a_permanent_refusal_fails_says_so_and_asks_the_mentor_to_phone(
     rhian = person(language="cy")
     with write_transaction(engine) as conn:
         store.put_match(conn, "m-1", person_id=rhian, mentor_id=mentor, status="confirmed", as_of=datetime.now(UTC))
-    smtp_server.refuse(1, "550 5.1.1 No such mailbox")
+    smtp_server.refuse(1, "550 5.1.1 <rhian@example.org>: Recipient address rejected")
     owe(rhian, kind="referral-accepted", values={"reference": "5F0C6F0E", "reentry": False})
     (call,) = smtp_server.wait_for(1)
     assert call["To"] == "gareth@example.org"
@@ -107,6 +107,7 @@ def test_a_permanent_refusal_fails_says_so_and_asks_the_mentor_to_phone(
     )
     failed = deliveries(rhian)[0]
     assert (failed.status, failed.reason) == ("failed", "invalid-address")
+    assert failed.last_error == "550 5.1.1 <[address]>: Recipient address rejected"  # never in a log
     (event,) = events(engine, NOTIFICATION_FAILED)
     assert event["data"]["reason"] == "invalid-address" and event["data"]["kind"] == "referral-accepted"
     wait_until(lambda: deliveries(mentor) and deliveries(mentor)[0].status == "sent", what="the call asked for")
@@ -224,3 +225,37 @@ def test_a_delivery_that_cannot_be_prepared_is_retried_and_does_not_stop_the_oth
     email = deliveries(broken)[0]
     assert (email.status, email.reason, email.attempts) == ("pending", "retrying", 1)
     assert "KeyError" in email.last_error
+
+
+def test_a_message_about_an_event_waits_for_the_event_s_details_and_goes_when_they_come(
+    engine, smtp_server, smtp_transport, make_dispatcher, clock, person, owe, deliveries, subject
+):
+    from notifications import commands
+
+    rhian = person(language="en")
+    starts = clock.now + timedelta(days=3)
+    owe(
+        rhian,
+        kind="registration-confirmed",
+        values={"starts_at": starts.isoformat(), "places": 1},
+        art_event_id="e-9",
+        registration_id="r-9",
+        now=clock.now,
+    )
+    dispatcher = make_dispatcher(smtp_transport, clock=clock)
+    dispatcher.send_due()
+    assert deliveries(rhian)[0].reason == "waiting-for-event" and smtp_server.messages == []
+    details = {
+        "kind": "group-session",
+        "title_cy": "Grŵp celf",
+        "title_en": "Art group",
+        "venue": "The Institute",
+        "starts_at": starts,
+        "ends_at": starts + timedelta(hours=2),
+    }
+    with write_transaction(engine) as conn:
+        commands.event_scheduled(conn, "e-9", details, as_of=clock.now)
+    clock.advance(seconds=1)
+    dispatcher.send_due()
+    (email,) = smtp_server.messages
+    assert subject(email) == "Place booked: Art group"

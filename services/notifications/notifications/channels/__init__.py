@@ -9,8 +9,16 @@ a GOV.UK Notify-style HTTP API, and in development either may go to the log inst
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
+
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+|\+?\d[\d ()-]{8,}\d")
+
+
+def redact(text: str) -> str:
+    """A provider's words without the address or number they may echo (they go to logs)."""
+    return _ADDRESS.sub("[address]", text)
 
 
 @dataclass(frozen=True)

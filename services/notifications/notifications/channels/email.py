@@ -15,7 +15,7 @@ from email.policy import compat32
 from email.utils import formatdate, parseaddr
 from urllib.parse import unquote, urlsplit
 
-from notifications.channels import Outgoing, PermanentFailure, Receipt, TransientFailure
+from notifications.channels import Outgoing, PermanentFailure, Receipt, TransientFailure, redact
 from peerlink.config import ConfigError
 
 _WIRE = compat32.clone(linesep="\r\n")
@@ -95,7 +95,8 @@ class SmtpTransport:
             raise PermanentFailure(f"recipient refused: {codes}", "invalid-address") from exc
         except smtplib.SMTPResponseException as exc:
             self._drop()
-            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            said = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            text = redact(said)
             if 400 <= exc.smtp_code < 500:
                 raise TransientFailure(f"{exc.smtp_code} {text}") from exc
             bad_mailbox = any(text.startswith(code) for code in _BAD_MAILBOX)
@@ -103,7 +104,7 @@ class SmtpTransport:
             raise PermanentFailure(f"{exc.smtp_code} {text}", reason) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise TransientFailure(f"{type(exc).__name__}: {exc}") from exc
+            raise TransientFailure(f"{type(exc).__name__}: {redact(str(exc))}") from exc
         return Receipt(provider="smtp", reference=message.message_id)
 
     def idle(self) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from notifications.channels import Outgoing, PermanentFailure, RateLimited, Receipt, TransientFailure
+from notifications.channels import Outgoing, PermanentFailure, RateLimited, Receipt, TransientFailure, redact
 from notifications.settings import SmsProviderSettings
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,8 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _failure(response: httpx.Response) -> Exception:
     errors = _json(response).get("errors") or [{}]
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    text = f"{response.status_code} {first.get('error', '')}: {first.get('message', response.reason_phrase)}".strip()
+    said = redact(str(first.get("message", response.reason_phrase)))
+    text = f"{response.status_code} {first.get('error', '')}: {said}".strip()
     status = response.status_code
     if status == 429:
         return RateLimited(text, _retry_after(response))
@@ -134,7 +135,7 @@ def _failure(response: httpx.Response) -> Exception:
         log.error("the SMS provider refused our key; texts wait until it is fixed", extra={"error": text})
         return TransientFailure(text)
     if status == 400:
-        message = str(first.get("message", "")).lower()
+        message = said.lower()
         reason = "invalid-address" if "phone" in message or "number" in message else "rejected-by-provider"
         return PermanentFailure(text, reason)
     if 400 <= status < 500 and status not in (408, 409, 425):

@@ -32,6 +32,7 @@ EXHAUSTED = "attempts-exhausted"
 NOT_DISCREET = "not-discreet"
 # Deferrals: still owed, due later.
 WAITING_FOR_CONTACT = "waiting-for-contact"
+WAITING_FOR_EVENT = "waiting-for-event"
 QUIET_HOURS = "quiet-hours"
 TEMPLATE_NOT_READY = "template-not-ready"
 RETRYING = "retrying"

@@ -1,6 +1,7 @@
 """A worker restart loses no reminder: ``peerlink-notifications work`` is killed (SIGKILL) while a
 reminder is scheduled, stays down past its due time, and the next worker sends it, once."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -9,16 +10,24 @@ from notifications import store
 from notifications.app import DEFINITION
 from peerlink.contracts import ARTEVENT_SCHEDULED, CONTACT_RECORDED, REGISTRATION_CONFIRMED
 from peerlink.db import create_engine
-from peerlink.testing import make_envelope, publish_envelopes, sample_data, wait_for_consumer, wait_until
+from peerlink.testing import (
+    find_personal_data,
+    make_envelope,
+    publish_envelopes,
+    sample_data,
+    wait_for_consumer,
+    wait_until,
+)
 
 LEAD = timedelta(hours=1)
 DOWN_FOR = timedelta(seconds=2)  # from the kill to the reminder falling due
 
 
 def test_a_reminder_due_while_the_worker_is_down_is_sent_once_when_it_is_back(
-    database_url, amqp_url, smtp_server, processes
+    database_url, amqp_url, smtp_server, processes, spy
 ):
     DEFINITION.migrations.upgrade(database_url)
+    central = spy("peerlink.events", "*.notification.*")  # what the central office will count
     env = {
         "PEERLINK_SITE": "ebbw-vale",
         "PEERLINK_DATABASE_URL": database_url,
@@ -72,6 +81,11 @@ def test_a_reminder_due_while_the_worker_is_down_is_sent_once_when_it_is_back(
         assert kinds == ["event-reminder", "registration-confirmed"]  # the reminder, and nothing twice
         with engine.connect() as conn:
             assert conn.execute(sa.select(store.reminders.c.status)).scalar_one() == "sent"
+        # The relay published a notification.sent for each, with nothing personal in it.
+        published = [json.loads(m.body) for m in central.wait_for(2, timeout=30)]
+        assert sorted(e["data"]["kind"] for e in published) == ["event-reminder", "registration-confirmed"]
+        assert {e["type"] for e in published} == {"peerlink.notification.sent.v1"}
+        assert find_personal_data(json.dumps(published), known=(contact["given_name"],)) == []
     finally:
         engine.dispose()
 

@@ -179,7 +179,7 @@ class SiteStory:
                 person_id=person_ids[n % len(person_ids)] if person_ids else None,
                 registration_id=uuid.uuid4(),
                 status=status,
-                headcount=1,
+                headcount=1 if status == "attended" else 0,  # as events says it: people present
                 recorded_at=self.at(day),
             )
         if drop_in:

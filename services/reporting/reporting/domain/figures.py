@@ -187,16 +187,18 @@ def session_figures(rows: Rows, period: Period) -> dict[str, Any]:
     attendance = [
         a for a in rows.attendance if a.event_id in held_ids and (a.person_id is None or a.person_id in known_people)
     ]
-    attended = sum(a.headcount or 0 for a in attendance if a.status == "attended")
-    no_shows = sum(a.headcount or 0 for a in attendance if a.status == "no-show")
+    # A registration that came counts its people (``headcount``); a no-show is one registration
+    # whose headcount is 0; a drop-in record is the heads counted at the door.
+    came = [a for a in attendance if a.status == "attended"]
+    no_shows = sum(1 for a in attendance if a.status == "no-show")
     return {
         "held": len(held),
         "held_by_kind": _counts(e.kind for e in held),
         "cancelled": len(in_period) - len(held),
-        "attended": attended,
+        "attended": sum(a.headcount or 0 for a in came),
         "no_shows": no_shows,
         "drop_in_headcount": sum(a.headcount or 0 for a in attendance if a.status == "drop-in"),
-        "attendance_rate": round(attended / (attended + no_shows), 3) if attended + no_shows else None,
+        "attendance_rate": round(len(came) / (len(came) + no_shows), 3) if came or no_shows else None,
     }
 
 

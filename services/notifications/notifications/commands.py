@@ -39,11 +39,25 @@ def owe(
     now: datetime,
     **extra: Any,
 ) -> None:
+    extra.setdefault("concerns", concerned(audience, recipient_id, extra.get("about_id"), kind))
     owe_all(
         conn,
         [store.Owed(event_id, kind, recipient_id, audience, channels_for(audience), values, **extra)],
         now,
     )
+
+
+# Kinds written to someone else about a person referred in (a mentor, a coordinator).
+ABOUT_A_PERSON = frozenset({"match-confirmed-mentor", "match-ended", "please-phone"})
+
+
+def concerned(audience: str, recipient_id: str, about_id: str | None, kind: str) -> str | None:
+    """The person referred in whom a message concerns, if any."""
+    if audience == "person":
+        return recipient_id
+    if audience in ("mentor", "coordinator") and kind in ABOUT_A_PERSON:
+        return about_id
+    return None
 
 
 def owe_all(conn: Connection, messages: list[store.Owed], now: datetime) -> None:
@@ -52,8 +66,11 @@ def owe_all(conn: Connection, messages: list[store.Owed], now: datetime) -> None
     to, whose sender then settles the message (and asks for a call if nothing reached them); with
     none agreed to, or the details not known yet, everything is decided when it falls due."""
     consent = store.consented_channels(conn, [m.recipient_id for m in messages])
+    counted = store.counted_people(conn, [m.concerns for m in messages if m.concerns])
     decided = []
     for message in messages:
+        if message.concerns is not None and message.concerns not in counted:
+            message = replace(message, site_only=True)  # not known to have agreed: kept at the site
         agreed = consent.get(message.recipient_id)
         if agreed is not None and set(message.channels) & set(agreed):
             skipped = {
@@ -64,17 +81,6 @@ def owe_all(conn: Connection, messages: list[store.Owed], now: datetime) -> None
             message = replace(message, settled=skipped)
         decided.append(message)
     store.owe_all(conn, decided, now)
-
-
-def owe_coordinators(conn: Connection, *, event_id: str, kind: str, values: dict[str, Any], now: datetime) -> None:
-    owe_all(conn, coordinators_owed(conn, event_id=event_id, kind=kind, values=values), now)
-
-
-def coordinators_owed(conn: Connection, *, event_id: str, kind: str, values: dict[str, Any]) -> list[store.Owed]:
-    return [
-        store.Owed(event_id, kind, coordinator_id, "coordinator", channels_for("coordinator"), values)
-        for coordinator_id in store.coordinator_ids(conn)
-    ]
 
 
 # Contact details ---------------------------------------------------------------------------

@@ -383,6 +383,7 @@ class Dispatcher:
             conn,
             self.producer,
             event_type,
+            site_only=bool(row.site_only),
             subject=str(row.id),
             data={
                 "delivery_id": row.id,
@@ -463,6 +464,9 @@ class Dispatcher:
                 store.record_language_decision(conn, row, joined, sent_at)
 
         self._settle(record)
+        log.debug(
+            "sent", extra={"delivery": str(row.id), "kind": row.kind, "channel": row.channel, "attempts": attempts}
+        )
         SENT.labels(row.channel, row.kind).inc()
         LATENCY.labels(row.channel).observe(max(0.0, (sent_at - row.created_at).total_seconds()))
         if plan.encoding and plan.segments:

@@ -90,21 +90,21 @@ def _reference(referral_id: Any) -> str:
 @subscriptions.on_batch(REFERRAL_RECEIVED)
 def on_referrals_received(events: list[Event], conn: Connection) -> None:
     """The busiest event: a batch of them owes its messages in one statement. Each person gets
-    an acknowledgement; each coordinator a note of the new referral (or an item in their digest)."""
+    an acknowledgement; each coordinator a note of the new referral (or an item in their digest).
+    Whether the person agreed to be counted centrally is kept: it decides where the events about
+    their messages go."""
+    store.record_counted(
+        conn, {str(e.data["person_id"]): (bool(e.data["counted_in_figures"]), e.data["received_at"]) for e in events}
+    )
     coordinators = store.coordinator_ids(conn)
     owed = []
     for event in events:
         data = event.data
+        person = str(data["person_id"])
         reference = {"reference": _reference(data["referral_id"])}
+        acknowledgement = commands.channels_for("person")
         owed.append(
-            store.Owed(
-                event.id,
-                "referral-acknowledged",
-                str(data["person_id"]),
-                "person",
-                commands.channels_for("person"),
-                reference,
-            )
+            store.Owed(event.id, "referral-acknowledged", person, "person", acknowledgement, reference, concerns=person)
         )
         note = {
             **reference,
@@ -112,8 +112,10 @@ def on_referrals_received(events: list[Event], conn: Connection) -> None:
             "welsh_preferred": data["preferred_language"] == "cy",
         }
         owed += [
-            store.Owed(event.id, "referral-received-coordinator", coordinator, "coordinator", ("email",), note)
-            for coordinator in coordinators
+            store.Owed(
+                event.id, "referral-received-coordinator", someone, "coordinator", ("email",), note, concerns=person
+            )
+            for someone in coordinators
         ]
     commands.owe_all(conn, owed, _now())
 

@@ -73,6 +73,8 @@ deliveries = sa.Table(
     sa.Column("art_event_id", sa.String(36), index=True),
     sa.Column("registration_id", sa.String(36), index=True),
     sa.Column("digest_id", sa.Uuid, index=True),  # the digest a coordinator's item went into
+    # About someone who did not agree to be counted centrally: its events stay at the site.
+    sa.Column("site_only", sa.Boolean, nullable=False, default=False),
     sa.Column("languages", sa.String(10)),
     sa.Column("subject", sa.Text),
     sa.Column("body", sa.Text),
@@ -132,6 +134,16 @@ reminders = sa.Table(
     sa.Column("sent_for", UTCDateTime()),  # the start time the last reminder was owed for
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Index("ix_reminders_status_starts_at", "status", "starts_at"),
+)
+
+# Whether each person referred in agreed to be counted in the central office's figures (from
+# referral.received): events about those who did not go to peerlink.site-only.
+counted = sa.Table(
+    "counted",
+    metadata,
+    sa.Column("person_id", sa.String(36), primary_key=True),
+    sa.Column("counted", sa.Boolean, nullable=False),
+    sa.Column("as_of", UTCDateTime(), nullable=False),
 )
 
 matches = sa.Table(
@@ -369,6 +381,10 @@ class Owed:
     registration_id: str | None = None
     # Channels already decided (channel: reason, detail): recorded as skipped at once.
     settled: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The person referred in whom the message concerns (the recipient, or whom it is about),
+    # if any: their consent to be counted centrally decides where its events go.
+    concerns: str | None = None
+    site_only: bool = False
 
 
 def owe_all(conn: Connection, messages: Sequence[Owed], now: datetime) -> list[uuid.UUID]:
@@ -395,6 +411,7 @@ def owe_all(conn: Connection, messages: Sequence[Owed], now: datetime) -> list[u
             "due_at": message.due_at or now,
             "created_at": now,
             "claimed_until": None,
+            "site_only": message.site_only,
         }
         for message in messages
         for channel in message.channels
@@ -615,6 +632,29 @@ def get_match(conn: Connection, match_id: str) -> Any | None:
     return conn.execute(sa.select(matches).where(matches.c.match_id == match_id)).one_or_none()
 
 
+def record_counted(conn: Connection, decisions: dict[str, tuple[bool, datetime]]) -> None:
+    """Each person's latest word on being counted (a later referral may change it)."""
+    for person_id, (is_counted, as_of) in decisions.items():
+        insert = insert_for(conn.dialect.name, counted).values(person_id=person_id, counted=is_counted, as_of=as_of)
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=["person_id"],
+                set_={"counted": is_counted, "as_of": as_of},
+                where=counted.c.as_of <= as_of,
+            )
+        )
+
+
+def counted_people(conn: Connection, person_ids: Iterable[str]) -> set[str]:
+    """Of these, the people known to have agreed to be counted centrally."""
+    wanted = sorted({p for p in person_ids if p})
+    if not wanted:
+        return set()
+    return set(
+        conn.execute(sa.select(counted.c.person_id).where(counted.c.person_id.in_(wanted), counted.c.counted)).scalars()
+    )
+
+
 def active_mentor(conn: Connection, person_id: str) -> str | None:
     return conn.execute(
         sa.select(matches.c.mentor_id)
@@ -690,6 +730,7 @@ LOG_COLUMNS = (
     deliveries.c.art_event_id,
     deliveries.c.registration_id,
     deliveries.c.digest_id,
+    deliveries.c.site_only,
     deliveries.c.due_at,
     deliveries.c.created_at,
     deliveries.c.sent_at,

@@ -259,3 +259,23 @@ def test_a_message_about_an_event_waits_for_the_event_s_details_and_goes_when_th
     dispatcher.send_due()
     (email,) = smtp_server.messages
     assert subject(email) == "Place booked: Art group"
+
+
+def test_events_about_someone_not_counted_centrally_stay_at_the_site(
+    engine, smtp_server, person, owe, deliveries, dispatcher
+):
+    counted, not_counted, unknown = (person(email=f"p{n}@example.org") for n in range(3))
+    with write_transaction(engine) as conn:
+        now = datetime.now(UTC)
+        store.record_counted(conn, {counted: (True, now), not_counted: (False, now)})
+    for someone in (counted, not_counted, unknown):
+        owe(someone)
+    wait_until(lambda: len(events(engine, NOTIFICATION_SENT)) == 3, what="three sent")
+    with engine.connect() as conn:
+        where = dict(conn.execute(sa.select(outbox.c.subject, outbox.c.exchange)).all())
+    exchange = {who: where[str(deliveries(who)[0].id)] for who in (counted, not_counted, unknown)}
+    assert exchange == {
+        counted: "peerlink.events",
+        not_counted: "peerlink.site-only",
+        unknown: "peerlink.site-only",  # not known to have agreed: kept at the site
+    }

@@ -59,6 +59,9 @@ class DeliveryOut(Schema):
     art_event_id = fields.String(allow_none=True)
     registration_id = fields.String(allow_none=True)
     digest_id = fields.UUID(allow_none=True)
+    site_only = fields.Boolean(
+        metadata={"description": "About someone not counted centrally: its events stay at the site"}
+    )
     due_at = fields.AwareDateTime(allow_none=True, metadata={"description": "Pending only: when it is next tried"})
     created_at = fields.AwareDateTime()
     sent_at = fields.AwareDateTime(allow_none=True)

@@ -126,6 +126,8 @@ def write_procfile(issued: dict[str, dict[str, str]], only: str | None) -> None:
                 "PEERLINK_API_TOKENS": token_config(site.name, issued),
                 "PEERLINK_PORT": str(site.port(service)),
                 "PEERLINK_SMTP_URL": f"smtp://127.0.0.1:{MAIL_PORT}",
+                # Texts are written to the notifications worker's log, not sent, on a development machine.
+                "PEERLINK_SMS_URL": "log:",
                 "PEERLINK_MAIL_FROM": f"Peerlink {site.name} <no-reply@{site.name}.peerlink.invalid>",
             }
             prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())

@@ -77,7 +77,7 @@ SITE_SERVICES = (
     ServiceAccess("referrals", publishes=(EVENTS, SITE_ONLY, PRIVATE), binds=(EVENTS, SITE_ONLY)),
     ServiceAccess("matching", publishes=(EVENTS, PRIVATE), binds=(EVENTS, SITE_ONLY)),
     ServiceAccess("events", publishes=(EVENTS, SITE_ONLY, PRIVATE), binds=(EVENTS, SITE_ONLY)),
-    ServiceAccess("notifications", publishes=(EVENTS,), binds=(EVENTS, SITE_ONLY, PRIVATE)),
+    ServiceAccess("notifications", publishes=(EVENTS, SITE_ONLY), binds=(EVENTS, SITE_ONLY, PRIVATE)),
 )
 CENTRAL_SERVICES = (ServiceAccess("reporting", publishes=(), binds=(EVENTS, SITE_ONLY)),)
 

@@ -18,7 +18,7 @@ from notifications.domain.policy import Rules
 from notifications.domain.recipients import Preferences, Recipient
 from notifications.templating import TemplateSet
 from peerlink.db import create_engine, write_transaction
-from peerlink.testing.sms import SentText, SmsProvider, sms_provider  # noqa: F401 - a fixture
+from peerlink.testing.sms import SentText, SmsProvider
 
 LONDON = ZoneInfo("Europe/London")
 FAST = (timedelta(milliseconds=100), timedelta(milliseconds=200))

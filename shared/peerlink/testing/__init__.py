@@ -38,6 +38,7 @@ from peerlink.testing.services import (
     settings_for,
     tokens,
 )
+from peerlink.testing.sms import sms_provider
 from peerlink.testing.smtp import SmtpSink, smtp_server
 from peerlink.testing.waiting import (
     Running,
@@ -81,6 +82,7 @@ __all__ = [
     "running",
     "sample_data",
     "settings_for",
+    "sms_provider",
     "smtp_server",
     "spy",
     "sqlite_url",

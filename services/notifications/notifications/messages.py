@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from notifications import store
 from notifications.domain import wording
 from notifications.domain.recipients import Preferences, Recipient
+from peerlink.bilingual import site_name
 
 REGISTRATION_KINDS = frozenset({"registration-confirmed", "registration-waitlisted", "registration-promoted"})
 EVENT_KINDS = frozenset({"event-reminder", "event-changed", "event-cancelled"})
@@ -82,7 +83,7 @@ def template_context(row: Any, recipient: Recipient, world: World, *, site: str)
         "kind": row.kind,
         "audience": row.audience,
         "given_name": recipient.given_name or "",
-        "site_name": wording.site_name(site),
+        "site_name": site_name(site),
         "other_name": _name(world, row.about_id),
         "person_id": row.about_id,
         **_event(event, values.get("starts_at")),

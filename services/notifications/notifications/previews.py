@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from notifications.domain import wording
+from peerlink.bilingual import site_name
 
 SAMPLE_START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -16,7 +17,7 @@ def sample_context(kind: str, *, audience: str, given_name: str, site: str) -> d
         "kind": kind,
         "audience": audience,
         "given_name": given_name,
-        "site_name": wording.site_name(site),
+        "site_name": site_name(site),
         "reference": "5F0C6F0E",
         "reentry": False,
         "reason": "other",

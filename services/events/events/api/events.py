@@ -15,8 +15,8 @@ from events.api.common import MANAGERS, READERS, day_after, day_start, event_or_
 from events.api.transactions import in_transaction
 from events.domain.schedule import Details, InvalidEvent
 from events.domain.timing import instant, zone
+from peerlink.bilingual import site_name
 from peerlink.db import read_transaction
-from peerlink.sites import site_name
 from peerlink.web import requires, service
 
 blueprint = Blueprint("events", __name__, url_prefix="/events", description="Events and their sessions")

@@ -19,8 +19,8 @@ from events.api.common import now
 from events.domain.schedule import ArtEvent, Group
 from events.domain.timing import local
 from events.pages import wording
+from peerlink.bilingual import site_name
 from peerlink.db import read_transaction
-from peerlink.sites import site_name
 from peerlink.web import public, service
 from peerlink.web.forms import html_page, new_nonce
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-LANGUAGES = ("cy", "en")
+from peerlink.bilingual import LANGUAGES as LANGUAGES  # the pages ask the wording which languages it speaks
+from peerlink.bilingual import date_words
 
 KIND_LABELS = {
     "group-session": {"cy": "Sesiwn grŵp", "en": "Group session"},
@@ -13,41 +14,6 @@ KIND_LABELS = {
     "card-sale": {"cy": "Gwerthu cardiau", "en": "Card sale"},
     "live-painting": {"cy": "Peintio byw", "en": "Live painting"},
     "community-event": {"cy": "Digwyddiad cymunedol", "en": "Community event"},
-}
-
-_DAYS = {
-    "cy": ("Dydd Llun", "Dydd Mawrth", "Dydd Mercher", "Dydd Iau", "Dydd Gwener", "Dydd Sadwrn", "Dydd Sul"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-_MONTHS = {
-    "cy": (
-        "Ionawr",
-        "Chwefror",
-        "Mawrth",
-        "Ebrill",
-        "Mai",
-        "Mehefin",
-        "Gorffennaf",
-        "Awst",
-        "Medi",
-        "Hydref",
-        "Tachwedd",
-        "Rhagfyr",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
 }
 
 TEXT = {
@@ -94,7 +60,7 @@ TEXT = {
 
 def day(moment: datetime, language: str) -> str:
     """``Dydd Mawrth 2 Tachwedd 2027`` / ``Tuesday 2 November 2027``."""
-    return f"{_DAYS[language][moment.weekday()]} {moment.day} {_MONTHS[language][moment.month - 1]} {moment.year}"
+    return date_words(moment, language, year=True, capital=True)
 
 
 EN_DASH = "\u2013"

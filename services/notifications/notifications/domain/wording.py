@@ -1,51 +1,13 @@
-"""Words the templates share, in Welsh and English: place names, dates, what a message was."""
+"""Words the templates share, in Welsh and English: dates and times, what a message was (site names,
+days and months come from ``peerlink.bilingual``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-SITE_NAMES = {
-    "ebbw-vale": {"cy": "Glynebwy", "en": "Ebbw Vale"},
-    "merthyr": {"cy": "Merthyr Tudful", "en": "Merthyr Tydfil"},
-    "pontypridd": {"cy": "Pontypridd", "en": "Pontypridd"},
-    "forest-of-dean": {"cy": "Fforest y Ddena", "en": "Forest of Dean"},
-}
+from peerlink.bilingual import date_words
 
-DAYS = {
-    "cy": ("dydd Llun", "dydd Mawrth", "dydd Mercher", "dydd Iau", "dydd Gwener", "dydd Sadwrn", "dydd Sul"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-MONTHS = {
-    "cy": (
-        "Ionawr",
-        "Chwefror",
-        "Mawrth",
-        "Ebrill",
-        "Mai",
-        "Mehefin",
-        "Gorffennaf",
-        "Awst",
-        "Medi",
-        "Hydref",
-        "Tachwedd",
-        "Rhagfyr",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
 AT = {"cy": "am", "en": "at"}
 
 # What a message was, for the mentor asked to phone and the coordinator's digest.
@@ -71,17 +33,10 @@ KIND_LABELS = {
 }
 
 
-def site_name(site: str) -> dict[str, str]:
-    fallback = site.replace("-", " ").title()
-    return SITE_NAMES.get(site, {"cy": fallback, "en": fallback})
-
-
 def when(moment: datetime, language: str, zone: ZoneInfo) -> str:
     """``dydd Mawrth 1 Rhagfyr am 10:00`` / ``Tuesday 1 December at 10:00``, in the site's time."""
     local = moment.astimezone(zone)
-    day = DAYS[language][local.weekday()]
-    month = MONTHS[language][local.month - 1]
-    return f"{day} {local.day} {month} {AT[language]} {local:%H:%M}"
+    return f"{date_words(local, language)} {AT[language]} {local:%H:%M}"
 
 
 def clock_time(moment: datetime, zone: ZoneInfo) -> str:

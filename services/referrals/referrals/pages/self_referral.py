@@ -19,6 +19,7 @@ import marshmallow as ma
 from flask import Blueprint, Response, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from peerlink.bilingual import site_name
 from peerlink.contracts.vocabulary import (
     AVAILABILITY_SLOTS,
     CONTACT_CHANNELS,
@@ -26,7 +27,6 @@ from peerlink.contracts.vocabulary import (
     MENTOR_GENDER_PREFERENCES,
     SUPPORT_NEEDS,
 )
-from peerlink.sites import site_name
 from peerlink.web import public, service
 from peerlink.web.forms import CSRF_FIELD, CsrfRefused, accepts_forms, check_csrf, csrf_token, html_page, new_nonce
 from peerlink.web.idempotency import fingerprint

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import jinja2
 from flask import Blueprint, Response, current_app, redirect, request
 
-from peerlink.sites import site_name
+from peerlink.bilingual import site_name
 from peerlink.web import public, requires
 from peerlink.web.auth import SESSION_COOKIE, TokenAuthenticator, browser_session
 from peerlink.web.forms import CSRF_FIELD, CsrfRefused, accepts_forms, check_csrf, csrf_token, html_page, new_nonce

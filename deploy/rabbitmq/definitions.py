@@ -177,7 +177,8 @@ def _topology(vhost: str, *, hold_for_central: bool) -> dict[str, list[dict[str,
             "durable": True,
             "auto_delete": False,
             "internal": False,
-            "arguments": {"alternate-exchange": UNROUTED},
+            # As the services declare them (peerlink.topology): site-only copies nobody consumes go.
+            "arguments": {} if name == SITE_ONLY else {"alternate-exchange": UNROUTED},
         }
         for name in TOPIC_EXCHANGES
     ]

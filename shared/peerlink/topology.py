@@ -50,15 +50,24 @@ def at_least_once_dead_letter(routing_key: str, exchange: str = "") -> dict[str,
     }
 
 
+# What each topic exchange does with an event nobody binds: ``peerlink.events`` and
+# ``peerlink.private`` keep it in ``peerlink.unrouted`` (a missing binding is a bug to see), while
+# ``peerlink.site-only`` lets it go: it carries copies of events about people not counted
+# centrally, and an event no service at the site consumes must neither pile up nor leave.
+EXCHANGE_ARGUMENTS: dict[str, dict[str, Any]] = {
+    EVENTS_EXCHANGE: {"alternate-exchange": UNROUTED_EXCHANGE},
+    SITE_ONLY_EXCHANGE: {},
+    PRIVATE_EXCHANGE: {"alternate-exchange": UNROUTED_EXCHANGE},
+}
+
+
 def declare_exchanges(channel: amqp.Channel) -> None:
-    """The topic exchanges; anything they cannot route is kept, not dropped."""
+    """The topic exchanges, and where what they cannot route is kept."""
     channel.exchange_declare(UNROUTED_EXCHANGE, "fanout", durable=True, auto_delete=False)
     channel.queue_declare(UNROUTED_QUEUE, durable=True, auto_delete=False, arguments=quorum_arguments())
     channel.queue_bind(UNROUTED_QUEUE, UNROUTED_EXCHANGE, "")
-    for exchange in (EVENTS_EXCHANGE, SITE_ONLY_EXCHANGE, PRIVATE_EXCHANGE):
-        channel.exchange_declare(
-            exchange, "topic", durable=True, auto_delete=False, arguments={"alternate-exchange": UNROUTED_EXCHANGE}
-        )
+    for exchange, arguments in EXCHANGE_ARGUMENTS.items():
+        channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False, arguments=arguments)
 
 
 def site_bindings(bindings: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

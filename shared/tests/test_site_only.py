@@ -39,3 +39,21 @@ def test_a_site_only_event_reaches_the_sites_consumers_but_not_peerlink_events(e
     assert sorted(handled) == [False, True]
     only = central_side.drain()
     assert len(only) == 1 and '"counted_in_figures":true' in only[0].body
+
+
+def test_a_site_only_event_nobody_at_the_site_consumes_is_let_go_not_kept_as_unrouted(amqp_url):
+    from peerlink.contracts import REFERRAL_MATCHED
+    from peerlink.testing import make_envelope, publish_raw
+    from peerlink.topology import UNROUTED_QUEUE
+
+    kept_at_site = make_envelope(REFERRAL_MATCHED)
+    publish_raw(amqp_url, SITE_ONLY_EXCHANGE, "ebbw-vale.referral.matched", [kept_at_site.to_json()])
+    publish_raw(amqp_url, "peerlink.events", "ebbw-vale.referral.matched", [kept_at_site.to_json()])
+    from peerlink.amqp import connect
+
+    connection = connect(amqp_url, name="test-unrouted")
+    try:
+        _, waiting, _ = connection.channel().queue_declare(UNROUTED_QUEUE, passive=True)
+    finally:
+        connection.release()
+    assert waiting == 1  # only the one on peerlink.events, where an unbound event is a bug to see

@@ -36,7 +36,7 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff format .
 
 bench: install ## Benchmarks (tests/bench/*.py), each against a baseline measured in the same run
-	@set -e; for script in tests/bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+	@set -e; for script in tests/bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 catalogue: install ## Regenerate the event catalogue (README) and the AsyncAPI document from the schemas
 	$(BIN)/peerlink catalogue --write README.md

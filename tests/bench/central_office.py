@@ -13,37 +13,31 @@ the same run on the same machine, and is reported as a ratio to it; nothing here
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
+from _benchkit import throwaway_database, throwaway_vhost, write_results
 
 from peerlink.amqp import ConfirmingPublisher, OutgoingMessage, connect
-from peerlink.broker_admin import ManagementApi
 from peerlink.consumer import Consumer
 from peerlink.contracts import CATALOGUE
-from peerlink.db import create_engine, normalize_url, write_transaction
+from peerlink.db import create_engine, write_transaction
 from peerlink.envelope import Envelope, new_event_id, parse_envelope
 from peerlink.outbox import Producer
-from peerlink.testing import LOCAL_AMQP, LOCAL_POSTGRES, running, wait_until
+from peerlink.testing import running, wait_until
 from peerlink.topology import declare_exchanges, quorum_arguments
 from reporting import store
 from reporting.app import DEFINITION
 from reporting.handlers import logged_form, subscriptions
 from reporting.replay import replay
 
-AMQP_URL = os.environ.get("PEERLINK_TEST_AMQP_URL", LOCAL_AMQP)
-POSTGRES_URL = os.environ.get("PEERLINK_TEST_DATABASE_URL", LOCAL_POSTGRES)
-RESULTS = Path("bench-results/central_office.json")
 BACKENDS = ("postgresql", "sqlite")
 SITES = ("ebbw-vale", "merthyr", "pontypridd")
 
@@ -233,41 +227,6 @@ def stream(count: int, seed: int = 3) -> list[Envelope]:
 # Throwaway broker and databases ---------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def throwaway_vhost() -> Iterator[str]:
-    api = ManagementApi.for_amqp_url(AMQP_URL)
-    vhost = f"bench-{uuid.uuid4().hex[:12]}"
-    parts = urlsplit(AMQP_URL)
-    api.ensure_vhost(vhost, parts.username or "guest")
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + vhost, "", ""))
-    finally:
-        api.delete_vhost(vhost)
-
-
-@contextlib.contextmanager
-def throwaway_database(backend: str, tmp: Path) -> Iterator[str]:
-    """A fresh PostgreSQL schema or SQLite file, migrated as the reporting service migrates it."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'{uuid.uuid4().hex[:12]}.db'}"
-        DEFINITION.migrations.upgrade(url)
-        yield url
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = normalize_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        DEFINITION.migrations.upgrade(rendered)
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def publish(amqp_url: str, envelopes: list[Envelope], *, queue: str | None = None) -> None:
     """Confirmed, pipelined: to a queue of our own, or to peerlink.events by routing key."""
     with contextlib.closing(connect(amqp_url, name="bench-publisher")) as connection:
@@ -395,12 +354,12 @@ def run_all(tmp: Path) -> dict[str, Any]:
         results["raw_consume"] = raw_consume(vhost, events[:INGEST_EVENTS])
     print(f"raw consume with acks: {results['raw_consume']:,.0f} msg/s", flush=True)
     for backend in BACKENDS:
-        with throwaway_vhost() as vhost, throwaway_database(backend, tmp) as url:
+        with throwaway_vhost() as vhost, throwaway_database(backend, tmp, DEFINITION.migrations.upgrade) as url:
             rate = ingest(vhost, url, events[:INGEST_EVENTS])
         results["ingest"][backend] = rate
         print(f"ingest, {backend}: {rate:,.0f} events/s", flush=True)
     for backend in BACKENDS:
-        with throwaway_database(backend, tmp) as url:
+        with throwaway_database(backend, tmp, DEFINITION.migrations.upgrade) as url:
             fill_log(url, events)
             read = read_log_only(url)
             seconds, replayed = rebuild(url)
@@ -445,12 +404,10 @@ def main() -> None:
     for row in rows:
         ratio = f"  ({row['ratio']} x {row['baseline']})" if "ratio" in row else ""
         print(f"  {row['measure']:<52} {row['value']:>10,} {row['unit']}{ratio}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(
-        json.dumps({"started_at": started_at, "cores": os.cpu_count(), "summary": rows, "results": results}, indent=2)
-        + "\n"
+    path = write_results(
+        "central_office", {"started_at": started_at, "cores": os.cpu_count(), "summary": rows, "results": results}
     )
-    print(f"\nwritten to {RESULTS}")
+    print(f"\nwritten to {path}")
 
 
 if __name__ == "__main__":

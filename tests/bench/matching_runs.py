@@ -13,25 +13,17 @@ Welsh, some safeguarding gaps, preferences that bite). Measured in the same run:
 A report read by people: the 2 s target is printed against, never asserted.
 """
 
-# ruff: noqa: E402 - the path is set before the matching package is imported
 from __future__ import annotations
 
-import json
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# This script is called matching.py: its own folder must not shadow the matching package.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import sqlalchemy as sa
+from _benchkit import throwaway_database, write_results
 
 from matching import commands, store
 from matching.app import DEFINITION
@@ -39,14 +31,11 @@ from matching.domain import assignment, fairness, runs
 from matching.domain.policy import Policy
 from matching.domain.samples import TODAY, random_mentors, random_requests
 from matching.domain.scoring import ScoreMatrix, Situation
-from peerlink.db import create_engine, normalize_url
+from peerlink.db import create_engine
 from peerlink.outbox import Producer, UnitOfWork
-from peerlink.testing import LOCAL_POSTGRES
 
 REQUESTS, MENTORS, SEED, REPEATS = 2_000, 500, 20261123, 3
 TARGET_SECONDS = 2.0
-POSTGRES_URL = os.environ.get("PEERLINK_TEST_DATABASE_URL", LOCAL_POSTGRES)
-RESULTS = Path("bench-results/matching.json")
 
 
 def timed(work: Any) -> tuple[float, Any]:
@@ -135,39 +124,14 @@ def use_case_phase(url: str) -> dict[str, Any]:
     }
 
 
-def postgres_schema() -> tuple[str, Any] | None:
-    admin = create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
-    try:
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError:
-        admin.dispose()
-        return None
-    url = normalize_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return url.render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     results: dict[str, Any] = {"target_seconds": TARGET_SECONDS, "domain": domain_phase(), "use_case": {}}
     with tempfile.TemporaryDirectory() as folder:
-        results["use_case"]["sqlite"] = use_case_phase(f"sqlite:///{folder}/matching.db")
-    found = postgres_schema()
-    if found is not None:
-        url, drop = found
-        try:
-            results["use_case"]["postgresql"] = use_case_phase(url)
-        finally:
-            drop()
+        for backend in ("sqlite", "postgresql"):
+            with throwaway_database(backend, Path(folder), DEFINITION.migrations.upgrade) as url:
+                results["use_case"][backend] = use_case_phase(url)
     report(results)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    write_results("matching_runs", results)
 
 
 def report(results: dict[str, Any]) -> None:

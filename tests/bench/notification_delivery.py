@@ -14,22 +14,16 @@ process, stamping the moment it accepts each message. Nothing here asserts on ti
 3. a steady rate well under capacity: latency from publish to acceptance, p50 / p99 / max.
 """
 
-# ruff: noqa: E402 - the import path is set right before the imports (see below)
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 # This script is named after its service: keep its own folder off the import path, so that
 # ``notifications`` below is the service's package, not this file.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import contextlib
-import json
 import os
 import smtplib
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,25 +31,21 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import sqlalchemy as sa
+from _benchkit import throwaway_database, throwaway_vhost, write_results
 
 from notifications import store
 from notifications.app import DEFINITION
 from notifications.domain.recipients import Recipient
 from peerlink.amqp import ConfirmingPublisher, OutgoingMessage, connect
-from peerlink.broker_admin import ManagementApi
 from peerlink.contracts import REFERRAL_RECEIVED
-from peerlink.db import create_engine, normalize_url, write_transaction
-from peerlink.testing import LOCAL_AMQP, LOCAL_POSTGRES, free_port, make_envelope, sample_data, wait_until
+from peerlink.db import create_engine, write_transaction
+from peerlink.testing import free_port, make_envelope, sample_data, wait_until
 from peerlink.testing.waiting import queue_consumers
 from peerlink.topology import declare_exchanges
 
-AMQP_URL = os.environ.get("PEERLINK_TEST_AMQP_URL", LOCAL_AMQP)
-POSTGRES_URL = os.environ.get("PEERLINK_TEST_DATABASE_URL", LOCAL_POSTGRES)
-RESULTS = Path("bench-results/notifications.json")
 BACKENDS = ("postgresql", "sqlite")
 
 BASELINE_MESSAGES = 1_000
@@ -106,40 +96,6 @@ class StampingServer:
 
 
 # Throwaway broker and databases ------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def throwaway_vhost() -> Iterator[str]:
-    api = ManagementApi.for_amqp_url(AMQP_URL)
-    vhost = f"bench-{uuid.uuid4().hex[:12]}"
-    parts = urlsplit(AMQP_URL)
-    api.ensure_vhost(vhost, parts.username or "guest")
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + vhost, "", ""))
-    finally:
-        api.delete_vhost(vhost)
-
-
-@contextlib.contextmanager
-def throwaway_database(backend: str, tmp: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'{uuid.uuid4().hex[:12]}.db'}"
-        DEFINITION.migrations.upgrade(url)
-        yield url
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = normalize_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        DEFINITION.migrations.upgrade(rendered)
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @contextlib.contextmanager
@@ -271,7 +227,7 @@ def publish_all(amqp_url: str, outgoing: list[OutgoingMessage], *, rate: float |
 
 def event_to_smtp(backend: str, tmp: Path, server: StampingServer, count: int, rate: float | None) -> dict[str, float]:
     server.reset()
-    with throwaway_vhost() as amqp_url, throwaway_database(backend, tmp) as database_url:
+    with throwaway_vhost() as amqp_url, throwaway_database(backend, tmp, DEFINITION.migrations.upgrade) as database_url:
         outgoing = events(recipients(database_url, count, 0))
         with worker(database_url, amqp_url, server.url, tmp / f"worker-{backend}-{rate}.log"):
             published = publish_all(amqp_url, outgoing, rate=rate)
@@ -362,9 +318,8 @@ def main() -> None:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
         if index == 0:
             print("  " + "  ".join("-" * width for width in widths))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"started_at": started_at, "cores": os.cpu_count(), **results}, indent=2) + "\n")
-    print(f"\nwritten to {RESULTS}")
+    path = write_results("notification_delivery", {"started_at": started_at, "cores": os.cpu_count(), **results})
+    print(f"\nwritten to {path}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ people: nothing here asserts on timings, and a figure under its target is printe
 from __future__ import annotations
 
 import contextlib
-import json
 import multiprocessing
 import os
 import statistics
@@ -28,28 +27,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import amqp
 import sqlalchemy as sa
+from _benchkit import throwaway_database, throwaway_vhost, write_results
 
 from peerlink.amqp import ConfirmingPublisher, OutgoingMessage, connect
-from peerlink.broker_admin import ManagementApi
 from peerlink.consumer import Consumer
 from peerlink.contracts import REFERRAL_RECEIVED
-from peerlink.db import create_engine, normalize_url
+from peerlink.db import create_engine
 from peerlink.outbox import Producer, UnitOfWork
 from peerlink.relay import Relay
 from peerlink.subscriptions import Event, HandlerContext, Subscriptions
 from peerlink.tables import inbox, outbox
 from peerlink.tables import metadata as peerlink_metadata
-from peerlink.testing import LOCAL_AMQP, LOCAL_POSTGRES, count_rows, make_envelope, sample_data, wait_until
+from peerlink.testing import count_rows, make_envelope, sample_data, wait_until
 from peerlink.topology import ConsumerQueues, quorum_arguments
 from peerlink.wakeup import NOTIFY_CHANNEL
 
-AMQP_URL = os.environ.get("PEERLINK_TEST_AMQP_URL", LOCAL_AMQP)
-POSTGRES_URL = os.environ.get("PEERLINK_TEST_DATABASE_URL", LOCAL_POSTGRES)
-RESULTS = Path("bench-results/pipeline.json")
 BACKENDS = ("postgresql", "sqlite")
 
 # Sizes: each phase takes a few seconds on a 2-core machine, the whole run well under two minutes.
@@ -84,42 +79,6 @@ handled = sa.Table(
 
 
 # Throwaway broker and databases --------------------------------------------------------
-
-
-@contextlib.contextmanager
-def throwaway_vhost() -> Iterator[str]:
-    """A fresh vhost, so that no queue or message outlives its phase."""
-    api = ManagementApi.for_amqp_url(AMQP_URL)
-    vhost = f"bench-{uuid.uuid4().hex[:12]}"
-    parts = urlsplit(AMQP_URL)
-    api.ensure_vhost(vhost, parts.username or "guest")
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + vhost, "", ""))
-    finally:
-        api.delete_vhost(vhost)
-
-
-@contextlib.contextmanager
-def throwaway_database(backend: str, tmp: Path) -> Iterator[str]:
-    """A fresh PostgreSQL schema or SQLite file holding the peerlink tables and ``bench_handled``."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'{uuid.uuid4().hex[:12]}.db'}"
-        _create_tables(url)
-        yield url
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = normalize_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        _create_tables(rendered)
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _create_tables(url: str) -> None:
@@ -449,7 +408,11 @@ def _epoch(moment: datetime) -> float:
 def relay_alone(backend: str, tmp: Path) -> float:
     """Events/s from the commit of a full outbox to the last row marked published."""
     rows = outbox_rows(RELAY_EVENTS)
-    with throwaway_vhost() as amqp_url, throwaway_database(backend, tmp) as url, engine_for(url) as engine:
+    with (
+        throwaway_vhost() as amqp_url,
+        throwaway_database(backend, tmp, _create_tables) as url,
+        engine_for(url) as engine,
+    ):
         with workers(url, amqp_url, consumer=False) as running:
             committed = fill_outbox(engine, rows)
             wait_until(
@@ -470,7 +433,11 @@ def consumer_alone(backend: str, tmp: Path, batch_handler: bool = False) -> floa
     soon has a full queue in front of it; its start-up is not counted.
     """
     rows = outbox_rows(CONSUMER_EVENTS)
-    with throwaway_vhost() as amqp_url, throwaway_database(backend, tmp) as url, engine_for(url) as engine:
+    with (
+        throwaway_vhost() as amqp_url,
+        throwaway_database(backend, tmp, _create_tables) as url,
+        engine_for(url) as engine,
+    ):
         with workers(url, amqp_url, relay=False, batch_handler=batch_handler) as running:
             started = time.time()
             publish_rows(amqp_url, rows)
@@ -485,7 +452,11 @@ def consumer_alone(backend: str, tmp: Path, batch_handler: bool = False) -> floa
 def pipeline_prefilled(backend: str, tmp: Path, batch_handler: bool = False) -> float:
     """The pipeline's own capacity: one commit of many events, to the last one handled."""
     rows = outbox_rows(PREFILLED_EVENTS)
-    with throwaway_vhost() as amqp_url, throwaway_database(backend, tmp) as url, engine_for(url) as engine:
+    with (
+        throwaway_vhost() as amqp_url,
+        throwaway_database(backend, tmp, _create_tables) as url,
+        engine_for(url) as engine,
+    ):
         with workers(url, amqp_url, batch_handler=batch_handler) as running:
             committed = fill_outbox(engine, rows)
             last_handled = wait_for_handled(engine, PREFILLED_EVENTS, running)
@@ -495,7 +466,11 @@ def pipeline_prefilled(backend: str, tmp: Path, batch_handler: bool = False) -> 
 
 def pipeline_with_writer(backend: str, tmp: Path) -> dict[str, float]:
     """A writer committing WRITER_BATCH events per transaction while the relay and consumer run."""
-    with throwaway_vhost() as amqp_url, throwaway_database(backend, tmp) as url, engine_for(url) as engine:
+    with (
+        throwaway_vhost() as amqp_url,
+        throwaway_database(backend, tmp, _create_tables) as url,
+        engine_for(url) as engine,
+    ):
         with workers(url, amqp_url) as running:
             started = time.time()  # before the first commit: the writer's own time is part of the pipeline
             write_events(engine, WRITTEN_EVENTS, WRITER_BATCH)
@@ -527,7 +502,11 @@ def write_steadily(engine: sa.Engine) -> dict[str, float]:
 
 def latency(tmp: Path) -> dict[str, float]:
     """Commit to handled (in the handler, before the consumer commits), in milliseconds, on PostgreSQL."""
-    with throwaway_vhost() as amqp_url, throwaway_database("postgresql", tmp) as url, engine_for(url) as engine:
+    with (
+        throwaway_vhost() as amqp_url,
+        throwaway_database("postgresql", tmp, _create_tables) as url,
+        engine_for(url) as engine,
+    ):
         with workers(url, amqp_url) as running:
             committed = write_steadily(engine)
             wait_for_handled(engine, len(committed), running)
@@ -639,10 +618,9 @@ def main() -> None:
         results = run_all(Path(directory))
     rows = summary(results)
     print_summary(rows)
-    RESULTS.parent.mkdir(exist_ok=True)
     report = {"started_at": started_at, "cores": os.cpu_count(), "summary": rows, "results": results}
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwritten to {RESULTS}")
+    path = write_results("pipeline", report)
+    print(f"\nwritten to {path}")
 
 
 if __name__ == "__main__":

@@ -21,62 +21,37 @@ nothing here asserts on a timing.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _benchkit import throwaway_database, write_results
 
 from events import commands
 from events.api.common import CLOCK
 from events.app import DEFINITION, create_app
 from events.domain.schedule import Details
 from events.store.tables import events, registrations
-from peerlink.db import create_engine, normalize_url, write_transaction
+from peerlink.db import create_engine, write_transaction
 from peerlink.outbox import Producer, UnitOfWork
 from peerlink.tables import outbox
-from peerlink.testing import LOCAL_POSTGRES, settings_for
+from peerlink.testing import settings_for
 from peerlink.testing.services import Tokens
 
-POSTGRES_URL = os.environ.get("PEERLINK_TEST_DATABASE_URL", LOCAL_POSTGRES)
-RESULTS = Path("bench-results/registrations.json")
 BACKENDS = ("postgresql", "sqlite")
 PEOPLE = 2_000
 CAPACITY = 200
 THREADS = 16  # a busy gunicorn's worth of threads, within the engine's pool of 20
 SPREAD_EVENTS = 20
 PRODUCER = Producer("ebbw-vale", "events")
-
-
-@contextlib.contextmanager
-def throwaway_database(backend: str, tmp: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'{uuid.uuid4().hex[:12]}.db'}"
-        DEFINITION.migrations.upgrade(url)
-        yield url
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = normalize_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        DEFINITION.migrations.upgrade(rendered)
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def popular_event(engine: sa.Engine, capacity: int = CAPACITY) -> uuid.UUID:
@@ -258,14 +233,14 @@ def run_backend(backend: str, tmp: Path) -> dict[str, Any]:
         ("use_case", use_case),
         ("spread_over_events", spread_over_events),
     ):
-        with throwaway_database(backend, tmp) as url:
+        with throwaway_database(backend, tmp, DEFINITION.migrations.upgrade) as url:
             engine = create_engine(url)
             try:
                 results[name] = measure(engine)
             finally:
                 engine.dispose()
         print(f"  {backend:10} {name:14} {results[name]['per_second']:>8,.0f}/s", flush=True)
-    with throwaway_database(backend, tmp) as url:
+    with throwaway_database(backend, tmp, DEFINITION.migrations.upgrade) as url:
         results["http_api"] = through_the_api(url)
     print(f"  {backend:10} {'http_api':14} {results['http_api']['per_second']:>8,.0f}/s", flush=True)
     base = results["plain_inserts"]["per_second"]
@@ -316,7 +291,6 @@ def main() -> None:
         for backend in BACKENDS:
             results[backend] = run_backend(backend, Path(directory))
     print_summary(results)
-    RESULTS.parent.mkdir(exist_ok=True)
     report = {
         "started_at": started_at,
         "cores": os.cpu_count(),
@@ -325,8 +299,8 @@ def main() -> None:
         "threads": THREADS,
         "results": results,
     }
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {RESULTS}")
+    path = write_results("registrations", report)
+    print(f"written to {path}")
 
 
 if __name__ == "__main__":

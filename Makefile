@@ -8,7 +8,7 @@ SITE ?=
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench catalogue clean
+.PHONY: help install run test test-faults lint format bench catalogue clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ run: install ## Run the network: three sites and the central office (or one site
 
 test: install ## Run every test against the real RabbitMQ, PostgreSQL and SQLite
 	$(BIN)/pytest
+
+test-faults: install ## The fault-injection suite: killed processes, restarted servers, failing providers, poison
+	$(BIN)/pytest tests/faults -m faults
 
 lint: install ## ruff (lint and format check)
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ where its part comes from; this one gathers them so that pytest finds every fixt
 """
 
 from peerlink.testing.browser import browser_page, chromium, live_server
+from peerlink.testing.exclusive import servers_lock
 from peerlink.testing.messages import (
     ExchangeSpy,
     find_personal_data,
@@ -81,6 +82,7 @@ __all__ = [
     "queue_consumers",
     "running",
     "sample_data",
+    "servers_lock",
     "settings_for",
     "sms_provider",
     "smtp_server",

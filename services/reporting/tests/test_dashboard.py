@@ -57,6 +57,22 @@ def test_a_sign_in_that_did_not_come_from_our_form_is_refused(client, tokens):
     assert response.status_code == 403
 
 
+def test_signing_out_takes_the_dashboards_own_form_and_nothing_from_another_site(client, reader):
+    page = client.get("/dashboard", headers=reader).get_data(as_text=True)
+    csrf = re.search(r'action="/dashboard/logout"><input type="hidden" name="csrf_token" value="([^"]+)"', page).group(1)
+    forged = client.post("/dashboard/logout", data={}, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert "peerlink_session" not in forged.headers.get("Set-Cookie", "")
+    signed_out = client.post("/dashboard/logout", data={"csrf_token": csrf})
+    assert signed_out.status_code == 303
+    assert "peerlink_session=;" in signed_out.headers["Set-Cookie"]
+
+
+def test_sign_in_attempts_from_one_address_are_limited(client):
+    answers = [client.post("/dashboard/login", data={"token": "guess"}).status_code for _ in range(21)]
+    assert answers[:20] == [403] * 20 and answers[20] == 429, answers
+
+
 def test_the_central_office_reads_its_dashboard_in_chromium(
     app, client, reader, tokens, feed, site_story, browser_page
 ):

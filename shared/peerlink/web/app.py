@@ -45,7 +45,8 @@ def create_service_app(
     blueprints: Iterable[Blueprint],
     version: str = "1.0.0",
 ) -> Flask:
-    app = Flask(settings.service)
+    # No static folder: nothing is served from disk, so no route escapes the roles table.
+    app = Flask(settings.service, static_folder=None)
     app.config.update(
         API_TITLE=title,
         API_VERSION=version,
@@ -70,6 +71,8 @@ def create_service_app(
     if trusted_proxies:
         # Client addresses (rate limits, logs) from X-Forwarded-For, as the proxies in front set it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies, x_host=trusted_proxies)  # type: ignore[method-assign]
+    # First of all: an oversized body is refused before anything else looks at the request.
+    app.before_request(_body_within_limit)
     ratelimit.install(app, settings.optional("PEERLINK_RATE_LIMIT_STORAGE"))
     app.before_request(_rate_limit)
     app.register_error_handler(ratelimit.RateLimited, _too_many)
@@ -105,6 +108,15 @@ def _rate_limit() -> None:
     view = _view_for_request()
     if view is not None:
         ratelimit.check(view)
+
+
+def _body_within_limit() -> None:
+    """413 for a body over ``PEERLINK_MAX_BODY_BYTES`` on every route, whether or not its view
+    would read it (werkzeug only refuses one when the body is read). A body sent without a length
+    (chunked) is cut at the same limit by werkzeug as it is read."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        abort(413, message=f"The body is larger than this service takes ({limit} bytes).")
 
 
 def _json_bodies_only() -> None:

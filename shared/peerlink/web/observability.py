@@ -27,6 +27,9 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Resource-Policy": "same-origin",
+    # For what is not a page (JSON, CSV, calendars): nothing in it may run or be framed if a
+    # browser is ever made to render it. Pages set their own (``forms.html_page``).
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
 }
 
 
@@ -47,8 +50,9 @@ def install(app: Flask) -> None:
             response.headers[HEADER] = correlation
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if response.mimetype in ("application/json", "application/problem+json"):
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Nothing is kept by a browser or a proxy unless the view says it may be (a public
+        # listing): most answers hold someone's record or a site's figures.
+        response.headers.setdefault("Cache-Control", "no-store")
         started = g.pop("peerlink_started", None)
         if started is not None:
             elapsed = time.perf_counter() - started

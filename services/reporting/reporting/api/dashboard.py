@@ -18,6 +18,7 @@ from peerlink.bilingual import site_name
 from peerlink.web import public, requires
 from peerlink.web.auth import SESSION_COOKIE, TokenAuthenticator, browser_session
 from peerlink.web.forms import CSRF_FIELD, CsrfRefused, accepts_forms, check_csrf, csrf_token, html_page, new_nonce
+from peerlink.web.ratelimit import rate_limited
 from reporting.api import schemas
 from reporting.api.charts import bar_chart
 from reporting.api.reports import report
@@ -26,6 +27,7 @@ blueprint = Blueprint("dashboard", __name__)
 
 LOGIN = "/dashboard/login"
 SESSION_HOURS = 8
+SIGN_IN_LIMIT = "20 per 10 minutes"
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("reporting", "templates"),
@@ -57,6 +59,8 @@ def dashboard() -> Response:
         chosen_site=(query.get("sites") or [""])[0],
         problems=sorted(errors),
         csv_href="/reports.csv?" + urlencode(request.args, doseq=True),
+        csrf_field=CSRF_FIELD,
+        csrf_token=csrf_token(),
     )
 
 
@@ -69,6 +73,8 @@ def login_form() -> Response:
 @blueprint.post(LOGIN)
 @public
 @accepts_forms
+# A token cannot be guessed, but nobody needs more tries than this to paste theirs.
+@rate_limited(SIGN_IN_LIMIT)
 def login() -> Response:
     try:
         check_csrf()
@@ -110,6 +116,18 @@ def login() -> Response:
 @public
 @accepts_forms
 def logout() -> Response:
+    try:
+        # Another site must not be able to sign a reader out either.
+        check_csrf()
+    except CsrfRefused:
+        return _render(
+            "login.html.j2",
+            status=403,
+            error="The form expired: please try again.",
+            next_path="/dashboard",
+            csrf_field=CSRF_FIELD,
+            csrf_token=csrf_token(),
+        )
     response = redirect(LOGIN, code=303)
     response.delete_cookie(SESSION_COOKIE, path="/dashboard")
     return response  # type: ignore[return-value]

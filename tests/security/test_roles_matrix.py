@@ -463,8 +463,10 @@ def test_a_coordinator_of_another_site_can_neither_read_nor_change_this_sites_re
         after = [client.get(concrete(v, ids), headers=own_header).get_json() for v in RECORD_VIEWS[service]]
         assert after == before, f"{service}: a record changed after another site's coordinator tried"
     # ...and a coordinator of this site cannot make a record for another site through this one.
-    refused = apps.apps["referrals"].test_client().post(
-        "/referrals", json={**REFERRAL, "site": OTHER_SITE}, headers=own_header
+    refused = (
+        apps.apps["referrals"]
+        .test_client()
+        .post("/referrals", json={**REFERRAL, "site": OTHER_SITE}, headers=own_header)
     )
     assert refused.status_code in (403, 422), refused.get_json()
     print(f"cross-site: {tried} operations on real records of ebbw-vale refused to {OTHER_SITE}'s coordinator")

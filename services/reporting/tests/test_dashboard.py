@@ -59,7 +59,8 @@ def test_a_sign_in_that_did_not_come_from_our_form_is_refused(client, tokens):
 
 def test_signing_out_takes_the_dashboards_own_form_and_nothing_from_another_site(client, reader):
     page = client.get("/dashboard", headers=reader).get_data(as_text=True)
-    csrf = re.search(r'action="/dashboard/logout"><input type="hidden" name="csrf_token" value="([^"]+)"', page).group(1)
+    logout = r'action="/dashboard/logout"><input type="hidden" name="csrf_token" value="([^"]+)"'
+    csrf = re.search(logout, page).group(1)
     forged = client.post("/dashboard/logout", data={}, headers={"Origin": "https://evil.example"})
     assert forged.status_code == 403
     assert "peerlink_session" not in forged.headers.get("Set-Cookie", "")

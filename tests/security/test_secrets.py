@@ -54,6 +54,8 @@ def test_no_tracked_file_holds_what_looks_like_a_secret():
     for path in files:
         text = path.read_text(errors="replace")
         known = KNOWN_FAKES.get(str(path.relative_to(ROOT)), set())
+        if path == Path(__file__).resolve():  # this file names them all, above
+            known = set().union(*KNOWN_FAKES.values())
         hits = [hit for hit in secrets_in(text, python=path.suffix == ".py") if hit not in known]
         if hits:
             found[str(path.relative_to(ROOT))] = hits

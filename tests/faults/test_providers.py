@@ -110,7 +110,7 @@ def test_failing_then_slow_providers_that_recover_get_every_message_once(site, s
     smtp_server.down()
     sms_provider.fail(PEOPLE, status=500)
     # One request held: a held sender holds its whole round, so each hold costs a full timeout.
-    sms_provider.slow(1, SMS_TIMEOUT + 1)
+    sms_provider.slow(1, SMS_TIMEOUT + 2)
 
     for n in range(PEOPLE):
         refer(referrals, n)
@@ -172,6 +172,6 @@ def test_failing_then_slow_providers_that_recover_get_every_message_once(site, s
         f"{len(sent_emails)} emails sent once each in {email_attempts} attempts "
         f"(max {max(r.attempts for r in email_rows)}), bounce failed after {bounced.attempts} attempts "
         f"({smtp_server.bounced[BOUNCING]} at the bounce); texts: {sms_provider.count(500)} x 500, "
-        f"{sms_provider.abandoned} held {SMS_TIMEOUT + 1:g}s -> {len(texts)} sent once each in {sms_attempts} "
+        f"{sms_provider.abandoned} held {SMS_TIMEOUT + 2:g}s -> {len(texts)} sent once each in {sms_attempts} "
         f"attempts; 0 parked, 0 duplicates; {time.monotonic() - started:.1f}s"
     )

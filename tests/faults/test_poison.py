@@ -100,7 +100,7 @@ def the_poisons(fixable_contact: dict) -> list[tuple[str, str, str, bytes, str |
 
 
 REASONS = {
-    "not JSON": "body is not JSON",
+    "not JSON": "body is not JSON in UTF-8",
     "unknown type": "notifications has no handler for peerlink.referral.teleported.v1 (not in the event catalogue)",
     "schema-invalid": "data does not match peerlink.referral.received.v1",
     "newer event version": "no handler for peerlink.referral.received.v2 (not in the event catalogue)",

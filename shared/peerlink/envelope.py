@@ -113,9 +113,16 @@ def _text(
 
 def parse_envelope(body: bytes | str) -> Envelope:
     """Decode and check the envelope (not yet the data, which depends on the type)."""
+    if isinstance(body, bytes):
+        # JSON on the wire is UTF-8 (RFC 8259 section 8.1); json.loads would guess UTF-16 or -32
+        # from a body's first bytes and accept, or refuse with a misleading codec name.
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidEnvelope(f"body is not JSON in UTF-8: {exc}") from None
     try:
         raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         raise InvalidEnvelope(f"body is not JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise InvalidEnvelope("body is JSON but not an object")

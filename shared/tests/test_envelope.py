@@ -41,6 +41,8 @@ def test_unknown_extension_attributes_are_tolerated():
     ("body", "reason"),
     [
         (b"\xff\xfe not json", "not JSON"),
+        (envelope().to_json().decode().encode("utf-16"), "not JSON in UTF-8"),  # valid but for its encoding
+        (b"\x00\x9f<xml/>", "not JSON in UTF-8"),
         (b"[1, 2]", "not an object"),
         (b'{"specversion": "1.0"}', "id: Missing data"),
         (json.dumps({**json.loads(envelope().to_json()), "specversion": "0.3"}), "specversion"),

@@ -1,7 +1,8 @@
 """A local text-message provider speaking GOV.UK Notify's API, for tests: a real HTTP server on
 loopback that checks Notify's JWT, refuses what Notify refuses, and can be told to fail for a
-while or to hold senders to a rate limit. Texts "sent" are kept to be read back; texts people
-send us (``receive``) are served as Notify serves received texts.
+while, to be too slow to answer for a while, or to hold senders to a rate limit. Texts "sent"
+are kept to be read back; texts people send us (``receive``) are served as Notify serves
+received texts.
 
 Endpoints: ``POST /v2/notifications/sms``, ``GET /v2/notifications/<id>``,
 ``GET /v2/received-text-messages[?older_than=<id>]``.
@@ -15,6 +16,8 @@ import hmac
 import json
 import math
 import re
+import select
+import socket
 import threading
 import time
 import uuid
@@ -53,9 +56,21 @@ class InboundText:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    error: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _Slowness:
+    seconds: float
+
+
 @dataclass
 class _Script:
-    failures: deque[tuple[int, str, str]] = field(default_factory=deque)
+    steps: deque[_Failure | _Slowness] = field(default_factory=deque)  # one per send request, in order
     limit: tuple[int, float] | None = None
     accepted_at: deque[float] = field(default_factory=deque)
 
@@ -70,7 +85,8 @@ class SmsProvider:
         self.template_id = str(uuid.uuid4())
         self.texts: list[SentText] = []
         self.inbound: list[InboundText] = []
-        self.responses: list[int] = []  # the status of every send request, in order
+        self.responses: list[int] = []  # the status of every send request answered, in order
+        self.abandoned = 0  # requests held so long that the client gave up: nothing was taken
         self._script = _Script()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -98,9 +114,16 @@ class SmsProvider:
     def fail(
         self, times: int, status: int = 500, error: str = "Exception", message: str = "Internal server error"
     ) -> None:
-        """Answer the next ``times`` send requests with this error."""
+        """Answer the next ``times`` send requests with this error (after any steps already scripted)."""
         with self._lock:
-            self._script.failures.extend([(status, error, message)] * times)
+            self._script.steps.extend([_Failure(status, error, message)] * times)
+
+    def slow(self, times: int, seconds: float) -> None:
+        """Hold the next ``times`` send requests for ``seconds`` before taking them (after any steps
+        already scripted). A client that gave up meanwhile has left nothing behind: the text is
+        not sent, as a provider drops a request whose caller hung up before it was queued."""
+        with self._lock:
+            self._script.steps.extend([_Slowness(seconds)] * times)
 
     def rate_limit(self, requests: int, per_seconds: float) -> None:
         """Accept at most ``requests`` texts in any ``per_seconds``; beyond that, 429 with Retry-After."""
@@ -147,11 +170,12 @@ class SmsProvider:
             return "Error: Your system clock must be accurate to within 30 seconds"
         return None
 
+    def _next_step(self) -> _Failure | _Slowness | None:
+        with self._lock:
+            return self._script.steps.popleft() if self._script.steps else None
+
     def _send(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
-            if self._script.failures:
-                status, error, message = self._script.failures.popleft()
-                return status, _errors(status, error, message), {}
             if self._script.limit is not None:
                 requests, per = self._script.limit
                 now = time.monotonic()
@@ -260,9 +284,29 @@ class SmsProvider:
                     provider.responses.append(400)
                     self._answer(400, _errors(400, "BadRequestError", "Invalid JSON supplied in POST data"))
                     return
+                step = provider._next_step()
+                if isinstance(step, _Failure):
+                    provider.responses.append(step.status)
+                    self._answer(step.status, _errors(step.status, step.error, step.message))
+                    return
+                if isinstance(step, _Slowness):
+                    time.sleep(step.seconds)
+                    if self._client_left():
+                        provider.abandoned += 1
+                        return
                 status, answer, headers = provider._send(body)
                 provider.responses.append(status)
                 self._answer(status, answer, headers)
+
+            def _client_left(self) -> bool:
+                """The client closed its end (it timed out): readable, and nothing to read."""
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                if not readable:
+                    return False
+                try:
+                    return self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)

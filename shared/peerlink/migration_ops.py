@@ -68,3 +68,27 @@ def drop_messaging_tables_v1() -> None:
     op.drop_table("peerlink_inbox")
     op.drop_table("peerlink_aggregate_sequence")
     op.drop_table("peerlink_outbox")
+
+
+def create_audit_table_v1() -> None:
+    """The audit trail (``peerlink.audit.audit_table``) for a service that keeps people's records."""
+    op.create_table(
+        "peerlink_audit",
+        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("subject_kind", sa.String(length=20), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("related_id", sa.Uuid(), nullable=True),
+        sa.Column("action", sa.String(length=10), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("what", sa.String(length=120), nullable=False),
+        sa.Column("correlation_id", sa.String(length=100), nullable=True),
+        sa.PrimaryKeyConstraint("position", name="pk_peerlink_audit"),
+    )
+    op.create_index("ix_peerlink_audit_subject", "peerlink_audit", ["subject_kind", "subject_id", "position"])
+
+
+def drop_audit_table_v1() -> None:
+    op.drop_index("ix_peerlink_audit_subject", table_name="peerlink_audit")
+    op.drop_table("peerlink_audit")

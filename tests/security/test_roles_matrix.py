@@ -79,6 +79,7 @@ MATRIX: dict[str, dict[str, Any]] = {
         "GET /mentors/caseloads": {C, S},
         "GET /mentors/{mentor_id}": {C, M, S},            # a mentor sees only their own contact details
         "PATCH /mentors/{mentor_id}": {C},
+        "GET /mentors/{mentor_id}/audit": {C},            # who read or changed the mentor's record
         "POST /mentors/{mentor_id}/pause": {C},
         "POST /mentors/{mentor_id}/resume": {C},
         "POST /mentors/{mentor_id}/leave": {C},
@@ -151,6 +152,7 @@ MATRIX: dict[str, dict[str, Any]] = {
         "GET /artworks/{artwork_id}": {C, F, M, S},
         "GET /guests/{guest_id}": {C, F},                 # a public guest's contact details
         "POST /guests/{guest_id}/erase": {C},
+        "GET /guests/{guest_id}/audit": {C},
     },
     "notifications": {
         "GET /health/live": PUBLIC,
@@ -159,6 +161,7 @@ MATRIX: dict[str, dict[str, Any]] = {
         "GET /openapi.json": PUBLIC,
         "GET /people/{recipient_id}/preferences": {C, S},
         "PUT /people/{recipient_id}/preferences": {C},
+        "GET /people/{recipient_id}/audit": {C},
         "GET /coordinators": {C, S},
         "PUT /coordinators/{coordinator_id}": {C},
         "DELETE /coordinators/{coordinator_id}": {C},

@@ -17,9 +17,13 @@ from matching.domain.mentors import Contact, Mentor, MentorStatus, Safeguarding
 from matching.domain.policy import Policy
 from matching.domain.requests import MatchRequest, RequestStatus
 from matching.domain.scoring import Conflict, Load
+from peerlink.audit import audit_table
 from peerlink.db import UTCDateTime, new_metadata
 
 metadata = new_metadata()
+
+# Who read or changed a mentor's record (ids and staff only: peerlink.audit).
+audit_log = audit_table(metadata)
 
 mentors = sa.Table(
     "mentors",

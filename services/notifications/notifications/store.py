@@ -22,9 +22,13 @@ from sqlalchemy.engine import Connection
 from notifications.domain.recipients import NO_PREFERENCES, Preferences, QuietHours, Recipient
 from notifications.domain.sms import normalise_phone
 from notifications.wakeup import something_is_due
+from peerlink.audit import audit_table
 from peerlink.db import UTCDateTime, insert_for, new_metadata
 
 metadata = new_metadata()
+
+# Who read or changed a recipient's record (ids and staff only: peerlink.audit).
+audit_log = audit_table(metadata)
 
 recipients = sa.Table(
     "recipients",

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from peerlink.audit import audit_table
 from peerlink.db import UTCDateTime, new_metadata
 from referrals.domain.advocacy import AdvocacyIssue
 from referrals.domain.figures import TRIAGE_DUE_WITHIN
@@ -106,20 +107,8 @@ advocacy_issues = sa.Table(
     sa.Column("resolution", sa.String(40)),
 )
 
-# Who read or changed a person's record, and when (kept after erasure: it names staff, not them).
-audit_log = sa.Table(
-    "audit_log",
-    metadata,
-    sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("at", UTCDateTime(), nullable=False),
-    sa.Column("person_id", sa.Uuid, nullable=False, index=True),
-    sa.Column("referral_id", sa.Uuid),
-    sa.Column("action", sa.String(10), nullable=False),
-    sa.Column("actor", sa.String(100), nullable=False),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("what", sa.String(120), nullable=False),
-    sa.Column("correlation_id", sa.String(100)),
-)
+# Who read or changed a person's record, and when (kept after erasure: ids and staff, not them).
+audit_log = audit_table(metadata)
 
 check_ins = sa.Table(
     "check_ins",
@@ -524,25 +513,3 @@ def check_ins_of(conn: Connection, referral_ids: Sequence[uuid.UUID]) -> list[Ch
         )
         for row in rows
     ]
-
-
-# The audit log --------------------------------------------------------------------------------
-
-
-def add_audit(conn: Connection, entries: Sequence[dict[str, Any]]) -> None:
-    if entries:
-        conn.execute(audit_log.insert(), list(entries))
-
-
-def audit_of(conn: Connection, person_id: uuid.UUID, *, limit: int, offset: int) -> tuple[list[Any], int]:
-    rows = conn.execute(
-        sa.select(audit_log)
-        .where(audit_log.c.person_id == person_id)
-        .order_by(audit_log.c.position.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    total = conn.execute(
-        sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.person_id == person_id)
-    ).scalar_one()
-    return list(rows), int(total)

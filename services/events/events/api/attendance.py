@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from events import commands, store
-from events.api import schemas, views
+from events.api import audit, schemas, views
 from events.api.common import MANAGERS, now, sees_personal_data
 from events.api.transactions import in_transaction
 from peerlink.db import read_transaction
@@ -37,6 +37,7 @@ class AttendanceRegister(MethodView):
             confirmed = store.places.registrations_of_event(conn, event_id, "confirmed")
             records = store.places.attendance_of_event(conn, event_id)
             known = store.places.guests_by_id(conn, [r.guest_id for r in confirmed if r.guest_id]) if personal else {}
+        audit.read((r.guest_id, r.id) for r in confirmed if r.guest_id and r.guest_id in known)
         by_registration = {a.registration_id: a for a in records if a.registration_id}
         drop_in = next((a for a in records if a.status == "drop-in"), None)
         marked = [by_registration[r.id] for r in confirmed if r.id in by_registration]

@@ -10,11 +10,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from events import commands, store
-from events.api import schemas, views
+from events.api import audit, schemas, views
 from events.api.common import BOOKERS, IDEMPOTENCY_DOC, MANAGERS, now, sees_personal_data
 from events.api.transactions import in_transaction
 from events.domain.guests import GuestDetails
 from events.domain.registration import Registration, Status
+from peerlink.audit import AuditPage, AuditQuery, Subject
 from peerlink.db import read_transaction
 from peerlink.web import requires, service
 from peerlink.web.idempotency import REPLAYED, idempotency_key
@@ -59,6 +60,7 @@ class Registrations(MethodView):
             known = store.places.guests_by_id(conn, [r.guest_id for r in items if r.guest_id]) if personal else {}
             came = {a.registration_id: a for a in store.places.attendance_of_event(conn, event_id)}
         items.sort(key=lambda r: (_order(r), positions.get(r.id, 0), r.registered_at))
+        audit.read((r.guest_id, r.id) for r in items if r.guest_id and r.guest_id in known)
         return {
             "items": [
                 views.registration(
@@ -92,8 +94,9 @@ class Registrations(MethodView):
         guest = guest_details(body["guest"]) if body.get("guest") else None
         wanted = body["places"] or (2 if body["mentor_id"] else 1)
         moment = now()
-        registered = in_transaction(
-            lambda uow: commands.register(
+
+        def register(uow: Any) -> commands.Registered:
+            registered = commands.register(
                 uow,
                 event_id,
                 person_id=body["person_id"],
@@ -103,7 +106,11 @@ class Registrations(MethodView):
                 now=moment,
                 idempotency=key,
             )
-        )
+            if registered.guest is not None and not registered.replayed:
+                audit.changed(uow.connection, registered.guest.id, registered.registration.id)
+            return registered
+
+        registered = in_transaction(register)
         view = views.registration(
             registered.registration,
             position=registered.position,
@@ -129,6 +136,8 @@ def get_registration(event_id: uuid.UUID, registration_id: uuid.UUID) -> dict[st
         position = store.places.position_of(conn, found) if found.status is Status.WAITLISTED else None
         guest = store.places.get_guest(conn, found.guest_id) if found.guest_id else None
         attended = store.places.attendance_of_registration(conn, registration_id)
+    if guest is not None and sees_personal_data():
+        audit.read([(guest.id, found.id)])
     return views.registration(
         found, position=position, guest_details=guest, personal=sees_personal_data(), attended=attended
     )
@@ -143,9 +152,14 @@ def cancel_registration(body: dict[str, Any], event_id: uuid.UUID, registration_
     """Cancel before the start (again changes nothing): `registration.cancelled`, then
     `registration.promoted` for whoever the freed places go to."""
     moment = now()
-    gone = in_transaction(
-        lambda uow: commands.cancel_registration(uow, event_id, registration_id, reason=body["reason"], now=moment)
-    )
+
+    def cancel(uow: Any) -> Registration:
+        gone = commands.cancel_registration(uow, event_id, registration_id, reason=body["reason"], now=moment)
+        if gone.guest_id is not None:
+            audit.changed(uow.connection, gone.guest_id, gone.id)
+        return gone
+
+    gone = in_transaction(cancel)
     return views.registration(gone, personal=sees_personal_data())
 
 
@@ -158,6 +172,7 @@ def get_guest(guest_id: uuid.UUID) -> dict[str, Any]:
         found = store.places.get_guest(conn, guest_id)
     if found is None:
         abort(404, message="No such guest.")
+    audit.read([(guest_id, None)])
     return views.guest(found)
 
 
@@ -169,4 +184,23 @@ def erase_guest(guest_id: uuid.UUID) -> dict[str, Any]:
     """Erase a guest's details on their request: their upcoming registrations are cancelled and
     an empty `guest-contact.recorded` makes notifications forget them too."""
     moment = now()
-    return views.guest(in_transaction(lambda uow: commands.erase_guest(uow, guest_id, now=moment)))
+
+    def erase(uow: Any) -> Any:
+        audit.changed(uow.connection, guest_id, action=audit.ERASE)  # first: a refused erasure takes it back
+        return commands.erase_guest(uow, guest_id, now=moment)
+
+    return views.guest(in_transaction(erase))
+
+
+@guests.route("/<uuid:guest_id>/audit")
+@requires("coordinator")
+@guests.arguments(AuditQuery, location="query")
+@guests.response(200, AuditPage)
+def guest_audit(query: dict[str, Any], guest_id: uuid.UUID) -> dict[str, Any]:
+    """Who read or changed this guest's record, newest first (kept after their erasure: it holds
+    ids and staff, not their details; reading it is recorded too)."""
+    with read_transaction(service().engine) as conn:
+        exists = store.places.get_guest(conn, guest_id) is not None
+    return audit.TRAIL.page(
+        service().engine, Subject(audit.GUEST, guest_id), query, exists=exists, missing="No such guest."
+    )

@@ -2,9 +2,13 @@
 
 import sqlalchemy as sa
 
+from peerlink.audit import audit_table
 from peerlink.db import UTCDateTime, new_metadata
 
 metadata = new_metadata()
+
+# Who read or changed a public guest's record (ids and staff only: peerlink.audit).
+audit_log = audit_table(metadata)
 
 _ACTIVE_SQL = sa.text("status IN ('confirmed', 'waitlisted')")
 

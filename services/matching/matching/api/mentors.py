@@ -11,11 +11,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from matching import commands, store
-from matching.api import schemas, views
+from matching.api import audit, schemas, views
 from matching.api.docs import IDEMPOTENCY_KEY
 from matching.domain import fairness
 from matching.domain.mentors import Contact, Mentor, MentorStatus, Safeguarding
 from matching.domain.scoring import Load
+from peerlink.audit import AuditPage, AuditQuery, Subject
 from peerlink.db import read_transaction
 from peerlink.web import current_principal, requires, service
 from peerlink.web.idempotency import REPLAYED, idempotency_key
@@ -72,6 +73,8 @@ class Mentors(MethodView):
         with context.unit_of_work() as uow:
             created = commands.register_mentor(uow, mentor, idempotency=idempotency_key())
             view = _view(created.item, uow.connection, now)
+            if not created.replayed:
+                audit.changed(uow.connection, created.item.id)
             uow.commit()
         if created.replayed:
             return view, 201, {REPLAYED: "true"}
@@ -90,6 +93,7 @@ class Mentors(MethodView):
             items = _views(found, conn, now)
         if "can_be_matched" in query:
             items = [i for i in items if i["can_be_matched"] == query["can_be_matched"]]
+        audit.read(item["id"] for item in items)
         return {"items": items, "total": len(items)}
 
 
@@ -102,6 +106,8 @@ class Caseloads(MethodView):
         with read_transaction(service().engine) as conn:
             active = store.list_mentors(conn, statuses=[MentorStatus.ACTIVE.value])
             loads = store.loads(conn)
+        if current_principal().role == "coordinator":  # only a coordinator sees their names here
+            audit.read(m.id for m in active)
         rows = []
         for mentor in active:
             load = loads.get(mentor.id, Load())
@@ -133,7 +139,9 @@ class MentorById(MethodView):
             mentor = store.get_mentor(conn, mentor_id)
             if mentor is None:
                 abort(404, message="No such mentor.")
-            return _view(mentor, conn, datetime.now(UTC))
+            view = _view(mentor, conn, datetime.now(UTC))
+        audit.read([mentor_id])
+        return view
 
     @requires("coordinator")
     @blueprint.arguments(schemas.MentorPatch)
@@ -150,6 +158,7 @@ class MentorById(MethodView):
             changes["contact"]["channels"] = tuple(dict.fromkeys(changes["contact"]["channels"]))
         now = datetime.now(UTC)
         with service().unit_of_work() as uow:
+            audit.changed(uow.connection, mentor_id)  # first: a refused change takes it back with it
             mentor = commands.update_mentor(uow, mentor_id, changes, at=now)
             view = _view(mentor, uow.connection, now)
             uow.commit()
@@ -160,6 +169,7 @@ def _status_view(name: str, schema: type, summary: str) -> None:
     def view(body: dict[str, Any], mentor_id: uuid.UUID) -> dict[str, Any]:
         now = datetime.now(UTC)
         with service().unit_of_work() as uow:
+            audit.changed(uow.connection, mentor_id)  # first: a refused change takes it back with it
             if name == "pause":
                 mentor = commands.pause_mentor(uow, mentor_id, reason=body["reason"], at=now, actor=actor())
             elif name == "resume":
@@ -209,6 +219,7 @@ class Caseload(MethodView):
                 m for m in store.list_matches(conn, store.MatchFilter(mentor_id=mentor_id, limit=500))[0] if m.is_live
             ]
             requests = {m.request_id: store.get_request(conn, m.request_id) for m in live}
+        audit.read([mentor_id])
         items = []
         for match in live:
             request = requests[match.request_id]
@@ -246,7 +257,9 @@ class MentorConflicts(MethodView):
         with read_transaction(service().engine) as conn:
             if store.get_mentor(conn, mentor_id) is None:
                 abort(404, message="No such mentor.")
-            return store.do_not_match_list(conn, mentor_id=mentor_id)
+            found = store.do_not_match_list(conn, mentor_id=mentor_id)
+        audit.read([mentor_id])
+        return found
 
     @requires("coordinator")
     @blueprint.arguments(schemas.ConflictIn)
@@ -265,6 +278,8 @@ class MentorConflicts(MethodView):
                 at=datetime.now(UTC),
                 actor=actor(),
             )
+            if created:
+                audit.changed(uow.connection, mentor_id)
             uow.commit()
         return entry if created else (entry, 200)
 
@@ -277,6 +292,22 @@ class MentorConflict(MethodView):
         """Withdraw the mentor's own declaration (a never-pair-again from an ended match stays)."""
         with service().unit_of_work() as uow:
             removed = store.remove_do_not_match(uow.connection, person_id, mentor_id, "mentor")
+            if removed:
+                audit.changed(uow.connection, mentor_id)
             uow.commit()
         if not removed:
             abort(404, message="The mentor declared no conflict with this person.")
+
+
+@blueprint.route("/<uuid:mentor_id>/audit")
+class MentorAudit(MethodView):
+    @requires("coordinator")
+    @blueprint.arguments(AuditQuery, location="query")
+    @blueprint.response(200, AuditPage)
+    def get(self, query: dict[str, Any], mentor_id: uuid.UUID) -> dict[str, Any]:
+        """Who read or changed this mentor's record, newest first (reading it is recorded too)."""
+        with read_transaction(service().engine) as conn:
+            exists = store.get_mentor(conn, mentor_id) is not None
+        return audit.TRAIL.page(
+            service().engine, Subject(audit.MENTOR, mentor_id), query, exists=exists, missing="No such mentor."
+        )

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from notifications import store
-from notifications.api import schemas
+from notifications.api import audit, schemas
 from notifications.api.errors import Conflict, NotFound
 from notifications.domain.recipients import Recipient
 from peerlink.db import read_transaction, write_transaction
@@ -39,6 +39,7 @@ class Coordinators(MethodView):
         with read_transaction(service().engine) as conn:
             rows = store.recipient_rows(conn, "coordinator")
             chosen = store.preferences_by_id(conn, [row.recipient_id for row in rows])
+        audit.read((row.recipient_id, None) for row in rows)
         return [_view(row, chosen[row.recipient_id].digest if row.recipient_id in chosen else "each") for row in rows]
 
 
@@ -52,6 +53,7 @@ class CoordinatorById(MethodView):
         """Add a coordinator or change their details (their work email: staff are reached by email)."""
         key, now = str(coordinator_id), datetime.now(UTC)
         with write_transaction(service().engine) as conn:
+            audit.changed(conn, coordinator_id)  # first: a refused change takes it back with it
             existing = store.get_recipient(conn, key)
             if existing is not None and (existing.audience != "coordinator" or existing.erased):
                 raise Conflict("This id belongs to someone who is not a coordinator.")
@@ -79,6 +81,7 @@ class CoordinatorById(MethodView):
         """Stop writing to a coordinator; what was owed to them is skipped, their details go."""
         key, now = str(coordinator_id), datetime.now(UTC)
         with write_transaction(service().engine) as conn:
+            audit.changed(conn, coordinator_id, action=audit.ERASE)  # first: a refusal takes it back
             existing = store.get_recipient(conn, key)
             if existing is None or existing.audience != "coordinator":
                 raise NotFound("No such coordinator.")

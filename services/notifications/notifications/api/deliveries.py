@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from notifications import store
-from notifications.api import schemas
+from notifications.api import audit, schemas
 from peerlink.db import read_transaction
 from peerlink.web import current_principal, requires, service
 
@@ -77,4 +77,6 @@ class DeliveryById(MethodView):
         found = {**view(row), "values": row.values or {}}
         if current_principal().role == "coordinator":
             found.update(subject=row.subject, body=row.body)
+            if row.recipient_id:  # what was written to them is their record too
+                audit.read([(row.recipient_id, delivery_id)])
         return found

@@ -15,10 +15,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from notifications import store
-from notifications.api import schemas
+from notifications.api import audit, schemas
 from notifications.api.errors import Conflict, NotFound, Unprocessable
 from notifications.commands import channels_for
 from notifications.domain.recipients import NO_PREFERENCES, Preferences, QuietHours, Recipient, languages_for
+from peerlink.audit import AuditPage, AuditQuery, Subject
 from peerlink.db import read_transaction, write_transaction
 from peerlink.web import current_principal, requires, service
 
@@ -87,6 +88,7 @@ class PreferencesById(MethodView):
             found = store.get_preferences(conn, key)
         if (recipient is None and found is None) or (recipient is not None and recipient.erased):
             raise NotFound("Nobody with this id has contact details or preferences here.")
+        audit.read([(recipient_id, None)])
         return _view(key, recipient, found)
 
     @requires("coordinator")
@@ -99,6 +101,7 @@ class PreferencesById(MethodView):
         chosen = _chosen(body)
         principal = current_principal()
         with write_transaction(service().engine) as conn:
+            audit.changed(conn, recipient_id)  # first: a refused change takes it back with it
             recipient = store.get_recipient(conn, key)
             if recipient is not None and recipient.erased:
                 raise Conflict("This person's data was erased; nothing more is kept about them.")
@@ -107,3 +110,23 @@ class PreferencesById(MethodView):
             store.put_preferences(conn, key, chosen, now=now, by=principal.label or principal.role)
             found = store.get_preferences(conn, key)
         return _view(key, recipient, found)
+
+
+@blueprint.route("/<uuid:recipient_id>/audit")
+class RecipientAudit(MethodView):
+    @requires("coordinator")
+    @blueprint.arguments(AuditQuery, location="query")
+    @blueprint.response(200, AuditPage)
+    def get(self, query: dict[str, Any], recipient_id: uuid.UUID) -> dict[str, Any]:
+        """Who read or changed this person's contact details, preferences or messages, newest first
+        (kept after their erasure: it holds ids and staff, not their details; reading it is recorded)."""
+        key = str(recipient_id)
+        with read_transaction(service().engine) as conn:
+            exists = store.get_recipient(conn, key) is not None or store.get_preferences(conn, key) is not None
+        return audit.TRAIL.page(
+            service().engine,
+            Subject(audit.RECIPIENT, recipient_id),
+            query,
+            exists=exists,
+            missing="Nobody with this id here.",
+        )

@@ -9,6 +9,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from peerlink.audit import AuditQuery, Subject
 from peerlink.db import read_transaction
 from peerlink.web import current_principal, requires, service
 from referrals import commands, store
@@ -147,12 +148,15 @@ class ResolveIssue(MethodView):
 @blueprint.route("/<uuid:person_id>/audit")
 class AuditLog(MethodView):
     @requires("coordinator")
-    @blueprint.arguments(schemas.AuditQuery, location="query")
-    @blueprint.response(200, schemas.AuditPage)
+    @blueprint.arguments(AuditQuery, location="query")
+    @blueprint.response(200, schemas.PersonAuditPage)
     def get(self, query: dict[str, Any], person_id: uuid.UUID) -> dict[str, Any]:
-        """Who read or changed this person's record, newest first (kept after an erasure)."""
+        """Who read or changed this person's record, newest first (kept after an erasure; reading
+        it is recorded too)."""
         with read_transaction(service().engine) as conn:
-            entries, total = store.audit_of(conn, person_id, limit=query["limit"], offset=query["offset"])
-        if not total:
-            abort(404, message="Nothing is recorded about this person.")
-        return {"items": [dict(entry._mapping) for entry in entries], "total": total, **query}
+            exists = store.get_person(conn, person_id) is not None
+        page = audit.TRAIL.page(
+            service().engine, Subject(audit.PERSON, person_id), query, exists=exists, missing="No such person."
+        )
+        page["items"] = [{**item, "referral_id": item["related_id"]} for item in page["items"]]
+        return page

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from peerlink.audit import AuditEntryOut, AuditPage
 from peerlink.contracts.referral import REFERRAL_STATUSES
 from peerlink.contracts.vocabulary import (
     ADVOCACY_CATEGORIES,
@@ -362,23 +363,9 @@ class FiguresOut(Schema):
 # The audit log -------------------------------------------------------------------------------
 
 
-class AuditQuery(Schema):
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+class PersonAuditEntryOut(AuditEntryOut):
+    referral_id = fields.UUID(allow_none=True, metadata={"description": "The referral it touched (related_id)."})
 
 
-class AuditEntryOut(Schema):
-    at = fields.AwareDateTime()
-    action = fields.String(metadata={"enum": ["read", "change", "erase"]})
-    actor = fields.String(metadata={"description": "The token's label (or its role)."})
-    role = fields.String()
-    what = fields.String(metadata={"description": "The request: method and route."})
-    referral_id = fields.UUID(allow_none=True)
-    correlation_id = fields.String(allow_none=True)
-
-
-class AuditPage(Schema):
-    items = fields.List(fields.Nested(AuditEntryOut))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+class PersonAuditPage(AuditPage):
+    items = fields.List(fields.Nested(PersonAuditEntryOut))

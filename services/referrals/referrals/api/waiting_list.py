@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from peerlink.db import read_transaction
 from peerlink.web import requires, service
 from referrals import store
-from referrals.api import schemas
+from referrals.api import audit, schemas
 from referrals.api.referrals import current_scale
 from referrals.domain.workflow import median_wait_days, waiting_list
 
@@ -30,6 +30,7 @@ class WaitingList(MethodView):
             waiting = waiting_list(store.accepted_referrals(conn), now.date())
             languages = store.languages_of(conn, [w.referral.person_id for w in waiting])
             waits = store.waits_to_match(conn, since=now - timedelta(days=365))
+        audit.read((w.referral.person_id, w.referral.id) for w in waiting)
         return {
             "items": [
                 {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -21,6 +22,7 @@ class SmtpSink:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Message] = []
+        self.arrived_at: list[float] = []  # time.time() each message was accepted, beside messages
         self.refuse_next = 0
         self.refusal = "451 4.3.0 Try again later"
         self.refused = 0
@@ -37,6 +39,7 @@ class SmtpSink:
                     message = message_from_bytes(envelope.original_content or envelope.content)
                     message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
                     sink.messages.append(message)
+                    sink.arrived_at.append(time.time())
                 return "250 OK"
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())

@@ -895,6 +895,7 @@ def main() -> int:
         "postgres_connections_at_end": connections,
         "lost": lost,
     }
+    results["summary"] = summary(results)
     print_report(results)
     path = write_results("load_day", results)
     print(f"\nwritten to {path}")
@@ -902,6 +903,81 @@ def main() -> int:
         print("\nLOSS OR FAILURE:", *lost, sep="\n  ")
         return 1
     return 0
+
+
+def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline figures, each against its baseline from the same run where it has one.
+
+    CPU per request is the figure a shared machine does not distort: every process of the
+    network (APIs, relays, consumers, the emails, the central office) over the day, divided by
+    the requests; the capacity of these cores for this mix follows from it."""
+    http, idle, events = results["http"], results["baseline"]["classes"], results["events"]
+    requests = http["all"]["requests"]
+    network_cpu = sum(v for k, v in results["cpu_s"].items() if not k.startswith("load generator"))
+    per_request = network_cpu / requests
+    done = results["day"]["tasks_done"] / results["tasks"]
+    real_day_requests = requests / (results["scale"] * done) / len(SITES)
+    capacity = (results["cores"] or 1) / per_request
+    memory = results["peak_rss_kb"]
+    rows = [
+        {
+            "measure": "requests/s, 12 clients, the day",
+            "value": round(http["all"]["per_s"], 1),
+            "unit": "req/s",
+            "ratio": round(http["all"]["per_s"] / idle["all"]["per_s"], 2),
+            "baseline": "one client alone",
+        },
+        {
+            "measure": "p50 latency, all requests",
+            "value": round(http["all"]["p50_ms"]),
+            "unit": "ms",
+            "ratio": round(http["all"]["p50_ms"] / idle["all"]["p50_ms"], 1),
+            "baseline": "one client alone (idle)",
+        },
+        {
+            "measure": "p99 latency, all requests",
+            "value": round(http["all"]["p99_ms"]),
+            "unit": "ms",
+            "ratio": round(http["all"]["p99_ms"] / idle["all"]["p99_ms"], 1),
+            "baseline": "one client alone (idle)",
+        },
+        {"measure": "events published/s", "value": round(events["published_total"]["per_s"], 1), "unit": "events/s"},
+        {
+            "measure": "referral POST to its first email, p50 / p99",
+            "value": f"{results['lag_s']['referral_to_email']['p50']:.2f} / "
+            f"{results['lag_s']['referral_to_email']['p99']:.2f}",
+            "unit": "s",
+        },
+        {
+            "measure": "referral POST to the central log, p50 / p99",
+            "value": f"{results['lag_s']['referral_to_central']['p50']:.2f} / "
+            f"{results['lag_s']['referral_to_central']['p99']:.2f}",
+            "unit": "s",
+        },
+        {
+            "measure": "network CPU per request (events and emails included)",
+            "value": round(1000 * per_request, 1),
+            "unit": "ms",
+        },
+        {
+            "measure": "capacity of these cores for this mix, at full use",
+            "value": round(capacity),
+            "unit": "req/s",
+            "ratio": round(capacity / (real_day_requests * len(SITES) * 20 / results["day_seconds_planned"]), 2),
+            "baseline": "a 20x day in the planned time",
+        },
+        {
+            "measure": "requests in one real day at one site (the model)",
+            "value": round(real_day_requests),
+            "unit": "req",
+        },
+        {
+            "measure": "peak RSS, largest process / all together",
+            "value": f"{max(memory.values()) / 1024:.0f} / {sum(memory.values()) / 1024:.0f}",
+            "unit": "MB",
+        },
+    ]
+    return rows
 
 
 def event_rates(found: dict[str, Any], seconds: float) -> dict[str, Any]:
@@ -979,6 +1055,10 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"    {kind:<34} {max(values) / 1024:6.0f} MB {used}")
     print(f"    {'all (sum of peaks)':<34} {sum(memory.values()) / 1024:6.0f} MB {sum(cpu.values()):7.1f} s")
     print(f"  PostgreSQL connections at the end: {results['postgres_connections_at_end']}")
+    print("\nSummary")
+    for row in results["summary"]:
+        ratio = f"  ({row['ratio']} x {row['baseline']})" if "ratio" in row else ""
+        print(f"  {row['measure']:<56} {row['value']!s:>12} {row['unit']}{ratio}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -31,6 +32,7 @@ class SmtpSink:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Message] = []
+        self.arrived_at: list[float] = []  # time.time() each message was accepted, beside messages
         self.refuse_next = 0
         self.refusal = "451 4.3.0 Try again later"
         self.refused = 0
@@ -77,6 +79,7 @@ class SmtpSink:
                     message = message_from_bytes(envelope.original_content or envelope.content)
                     message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
                     sink.messages.append(message)
+                    sink.arrived_at.append(time.time())
                 return "250 OK"
 
         self._handler = Handler()

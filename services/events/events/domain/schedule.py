@@ -227,12 +227,6 @@ def change(
         raise EventLocked("The event has registrations; cancel them before making it a drop-in.")
     if event.details.public and not details.public and active_guests:
         raise EventLocked("Public guests are registered; cancel their places before making it participants-only.")
-    if details.capacity is not None and details.capacity < event.places_confirmed:
-        # Fewer places than are confirmed would oversell the event: the people booked keep theirs.
-        raise EventLocked(
-            f"{event.places_confirmed} places are confirmed; cancel registrations before lowering the capacity"
-            f" to {details.capacity}."
-        )
     check_details(details)
     if (starts_at, ends_at) != (event.starts_at, event.ends_at):
         check_times(starts_at, ends_at, now)

@@ -18,7 +18,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
 
 from matching.app import DEFINITION
 from matching.handlers import subscriptions
@@ -157,29 +165,39 @@ class MatchingInvariants(RuleBasedStateMachine):
         assert self.emitted() == []
         return str(data["referral_id"])
 
+    @initialize(target=request_ids)
+    def second_request(self) -> str:
+        return self.referral_accepted()
+
+    @initialize(target=request_ids)
+    def third_request(self) -> str:  # more requests than places from the start: capacity is contested
+        return self.referral_accepted()
+
     @rule(target=match_ids, request=request_ids, mentor=mentor_ids, confirm=st.booleans())
-    def propose(self, request: str, mentor: str, confirm: bool) -> str:
+    def propose(self, request: str, mentor: str, confirm: bool) -> Any:
         body = {"request_id": request, "mentor_id": mentor, "confirm": confirm}
         status, answer = self.call("POST", "/matches", json=body)
         made = self.expect(status, answer, 201, ["match.proposed"] + (["match.confirmed"] if confirm else []))
-        return answer["id"] if made else f"refused-{uuid.uuid4()}"
+        return answer["id"] if made else multiple()  # a refused proposal leaves no match to act on
+
+    @rule(target=match_ids, request=request_ids, mentor=mentor_ids)
+    def propose_again(self, request: str, mentor: str) -> Any:
+        """Proposals are the contested step: a second rule makes hypothesis try them twice as often."""
+        return self.propose(request, mentor, confirm=False)
 
     @rule(match=match_ids)
     def confirm(self, match: str) -> None:
-        if not match.startswith("refused-"):
-            self.expect(*self.call("POST", f"/matches/{match}/confirm", json={}), 200, ["match.confirmed"])
+        self.expect(*self.call("POST", f"/matches/{match}/confirm", json={}), 200, ["match.confirmed"])
 
     @rule(match=match_ids)
     def decline(self, match: str) -> None:
-        if not match.startswith("refused-"):
-            body = {"declined_by": "coordinator", "reason": "not-a-fit"}
-            self.expect(*self.call("POST", f"/matches/{match}/decline", json=body), 200, ["match.declined"])
+        body = {"declined_by": "coordinator", "reason": "not-a-fit"}
+        self.expect(*self.call("POST", f"/matches/{match}/decline", json=body), 200, ["match.declined"])
 
     @rule(match=match_ids)
     def end(self, match: str) -> None:
-        if not match.startswith("refused-"):
-            body = {"reason": "not-a-fit", "never_pair_again": False}
-            self.expect(*self.call("POST", f"/matches/{match}/end", json=body), 200, ["match.ended"])
+        body = {"reason": "not-a-fit", "never_pair_again": False}
+        self.expect(*self.call("POST", f"/matches/{match}/end", json=body), 200, ["match.ended"])
 
     def deliver_own_events(self) -> None:
         with self.engine.connect() as conn:

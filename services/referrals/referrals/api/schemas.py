@@ -19,6 +19,7 @@ from peerlink.contracts.vocabulary import (
     SUPPORT_NEEDS,
     WITHDRAW_REASONS,
 )
+from peerlink.web import paging
 
 _name = validate.Length(min=1, max=100)
 _note = fields.String(
@@ -156,7 +157,7 @@ class ReferralQuery(Schema):
         validate=validate.OneOf(["received_at", "-received_at", "accepted_at", "-accepted_at", "status", "-status"]),
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = paging.offset()
 
 
 class ReferralPage(Schema):
@@ -364,7 +365,7 @@ class FiguresOut(Schema):
 
 class AuditQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = paging.offset()
 
 
 class AuditEntryOut(Schema):

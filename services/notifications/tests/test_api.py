@@ -250,6 +250,15 @@ def test_a_coordinator_cannot_take_the_id_of_someone_else_and_needs_an_email(eng
     assert count_rows(engine, store.recipients) == 1
 
 
+def test_a_coordinator_whose_name_holds_a_nul_is_refused_and_nothing_is_written(engine, put, person):
+    """PostgreSQL cannot keep a NUL in text: it was a 500 (found by schemathesis), now a 422."""
+    problem = is_problem(
+        put(f"/coordinators/{uuid.uuid4()}", {"given_name": "Ca\x00rys", "email": "c@example.org"}), 422
+    )
+    assert [e["pointer"] for e in problem["errors"]] == ["/given_name"]
+    assert count_rows(engine, store.recipients) == 0
+
+
 # Templates --------------------------------------------------------------------------------
 
 

@@ -228,3 +228,9 @@ def test_bad_list_queries_are_problems(client, tokens, query):
     response = client.get(f"/referrals?{query}", headers=tokens.header())
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["parameter"]
+
+
+def test_the_document_says_a_referral_needs_consent_to_share(client):
+    """It said "a boolean", and every referral without consent is refused: now it says so."""
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert schemas["ConsentIn"]["properties"]["share_with_mentor"]["enum"] == [True]

@@ -63,7 +63,10 @@ class PersonIn(Schema):
 
 class ConsentIn(Schema):
     share_with_mentor = fields.Boolean(
-        required=True, metadata={"description": "Consent to share the referral with the peer mentoring team."}
+        required=True,
+        # Documented as the only value taken (intake refuses a referral without it), so that a
+        # client, or the fuzzer, reads from the document what a referral needs.
+        metadata={"description": "Consent to share the referral with the peer mentoring team.", "enum": [True]},
     )
     share_with_gp = fields.Boolean(load_default=False, metadata={"description": "Consent to share with the GP."})
     counted_in_figures = fields.Boolean(

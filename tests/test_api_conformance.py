@@ -55,8 +55,8 @@ ROLES = ("coordinator", "mentor", "facilitator", "central-reader", "service")
 
 # Sized to the CI budget: all five services in about a minute on two cores.
 EXAMPLES_PER_OPERATION = 15  # of valid inputs, and as many of invalid ones
-SCENARIOS = 10  # sequences of linked calls per service
-STEPS = 12  # calls in a sequence at most
+SCENARIOS = 30  # sequences of linked calls per service
+STEPS = 15  # calls in a sequence at most
 
 CHECKS = [
     checks.not_a_server_error,

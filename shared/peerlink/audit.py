@@ -34,6 +34,7 @@ from marshmallow import Schema, fields, validate
 
 from peerlink import context
 from peerlink.db import UTCDateTime, read_transaction, write_transaction
+from peerlink.web import paging
 
 READ, CHANGE, ERASE = "read", "change", "erase"
 TABLE = "peerlink_audit"
@@ -152,7 +153,7 @@ class AuditTrail:
 
 class AuditQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = paging.offset()
 
 
 class AuditEntryOut(Schema):

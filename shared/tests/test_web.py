@@ -145,6 +145,24 @@ def test_bad_json_too_big_and_not_json_are_clear_errors(client, tokens):
     assert_problem(client.post("/notes", headers={**tokens.header(), "Content-Type": "text/plain"}, data="hi"), 415)
 
 
+def test_text_no_database_can_keep_is_refused_naming_the_field(client, tokens, engine):
+    """NUL (PostgreSQL refuses it) and a lone surrogate (no UTF-8 for it) were 500s (schemathesis)."""
+    headers = {**tokens.header(), "Content-Type": "application/json"}
+    nul = assert_problem(client.post("/notes", headers=headers, data='{"text": "a\\u0000b", "count": 1}'), 422)
+    assert nul["errors"] == [
+        {"pointer": "/text", "detail": "Text may not contain NUL characters or unpaired surrogates."}
+    ]
+    half = assert_problem(client.post("/notes", headers=headers, data='{"text": "\\ud800", "count": 1}'), 422)
+    assert [e["pointer"] for e in half["errors"]] == ["/text"]
+    query = assert_problem(client.get("/notes?text=a%00b", headers=tokens.header()), 422)
+    assert [e["parameter"] for e in query["errors"]] == ["text"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one() == 0
+    assert (
+        client.post("/notes", headers=tokens.header(), json={"text": "Merthyr Tudful ✓", "count": 1}).status_code == 201
+    )
+
+
 def test_unknown_routes_and_methods_are_problems_too(client, tokens):
     assert_problem(client.get("/nowhere", headers=tokens.header()), 404)
     response = client.delete("/notes", headers=tokens.header())

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from peerlink.config import ConfigError, Settings
 from peerlink.outbox import Producer, UnitOfWork
-from peerlink.web import health, observability, ratelimit
+from peerlink.web import health, observability, ratelimit, text_input
 from peerlink.web.auth import TokenAuthenticator, _view_for_request, public, undeclared_endpoints
 from peerlink.web.problems import ProblemApi, problem
 
@@ -81,6 +81,7 @@ def create_service_app(
     authenticator.install(app)
     app.extensions["peerlink.auth"] = authenticator
     app.before_request(_json_bodies_only)
+    app.before_request(text_input.refuse_unstorable_text)
     api = ProblemApi(app)
     app.register_blueprint(health.blueprint)
     for blueprint in blueprints:

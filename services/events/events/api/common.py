@@ -14,7 +14,7 @@ from events import store
 from events.domain.schedule import ArtEvent
 from events.domain.timing import DEFAULT_ZONE
 from peerlink.db import read_transaction
-from peerlink.web import current_principal, service
+from peerlink.web import current_principal, idempotency, service
 
 CLOCK = "events.clock"
 MANAGERS = ("coordinator", "facilitator")
@@ -24,13 +24,9 @@ READERS = ("coordinator", "facilitator", "mentor", "service")
 PERSONAL_READERS = frozenset(MANAGERS)
 SITE_ZONE = ZoneInfo(DEFAULT_ZONE)
 
-IDEMPOTENCY_DOC = {
-    "in": "header",
-    "name": "Idempotency-Key",
-    "required": False,
-    "schema": {"type": "string", "minLength": 8, "maxLength": 100},
-    "description": "A retry with the same key returns what the first request made instead of a second one.",
-}
+IDEMPOTENCY_DOC = idempotency.parameter(
+    "A retry with the same key returns what the first request made instead of a second one."
+)
 
 
 def now() -> datetime:

@@ -17,6 +17,7 @@ from peerlink.contracts.vocabulary import (
     LANGUAGES,
     SALE_KINDS,
 )
+from peerlink.web import paging
 
 MAX_CAPACITY = 10_000
 MAX_PENCE = 100_000_000  # a million pounds: anything above is a typing slip
@@ -171,7 +172,7 @@ class EventQuery(Schema):
     starts_to = fields.Date(metadata={"description": "Up to and including this day."})
     # Query strings are text: these are read as numbers (JSON bodies' integers are strict).
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = paging.offset()
 
 
 class EventPage(Schema):

@@ -1,9 +1,7 @@
 """OpenAPI pieces shared by the blueprints."""
 
-IDEMPOTENCY_KEY = {
-    "in": "header",
-    "name": "Idempotency-Key",
-    "required": False,
-    "schema": {"type": "string", "minLength": 8, "maxLength": 100},
-    "description": "A retry with the same key returns the first result instead of making a second one.",
-}
+from peerlink.web import idempotency
+
+IDEMPOTENCY_KEY = idempotency.parameter(
+    "A retry with the same key returns the first result instead of making a second one."
+)

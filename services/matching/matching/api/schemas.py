@@ -20,6 +20,7 @@ from peerlink.contracts.vocabulary import (
     MENTOR_PAUSE_REASONS,
     SUPPORT_NEEDS,
 )
+from peerlink.web import paging
 
 # Reasons a person gives for ending a match; the others come with their own action.
 END_BY_HAND = tuple(
@@ -45,7 +46,7 @@ def codes(choices: tuple[str, ...], *, minimum: int = 0, **kwargs: object) -> fi
 
 class Page(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = paging.offset()
 
 
 # Mentors ---------------------------------------------------------------------------------------

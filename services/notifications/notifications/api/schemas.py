@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from notifications.domain.recipients import AUDIENCES, DIGEST_CHOICES
 from notifications.store import STATUSES
 from peerlink.contracts.vocabulary import LANGUAGES, MESSAGE_CHANNELS, MESSAGE_KINDS
+from peerlink.web import paging
 
 CLOCK = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Not a time of day such as 21:00.")
 
@@ -34,7 +35,7 @@ class DeliveryQuery(Schema):
     since = fields.AwareDateTime(metadata={"description": "Owed at or after this time."})
     until = fields.AwareDateTime(metadata={"description": "Owed before this time."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = paging.offset()
 
     @validates_schema
     def _one_recipient(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -211,7 +212,7 @@ class PreviewOut(Schema):
 
 class PageQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = paging.offset()
 
 
 class LanguageDecisionQuery(PageQuery):

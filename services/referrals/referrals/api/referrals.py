@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from peerlink.db import read_transaction
-from peerlink.web import current_principal, requires, service
+from peerlink.web import current_principal, idempotency, requires, service
 from peerlink.web.idempotency import REPLAYED, idempotency_key
 from referrals import commands, store
 from referrals.api import audit, schemas, views
@@ -76,13 +76,7 @@ class Referrals(MethodView):
     @blueprint.response(201, schemas.ReferralOut)
     @blueprint.doc(
         parameters=[
-            {
-                "in": "header",
-                "name": "Idempotency-Key",
-                "required": False,
-                "schema": {"type": "string", "minLength": 8, "maxLength": 100},
-                "description": "A retry with the same key returns the first referral instead of a second one.",
-            }
+            idempotency.parameter("A retry with the same key returns the first referral instead of a second one.")
         ]
     )
     def post(self, body: dict[str, Any]) -> Any:

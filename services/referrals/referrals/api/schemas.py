@@ -20,6 +20,7 @@ from peerlink.contracts.vocabulary import (
     SUPPORT_NEEDS,
     WITHDRAW_REASONS,
 )
+from peerlink.web import paging
 
 _name = validate.Length(min=1, max=100)
 _note = fields.String(
@@ -63,7 +64,10 @@ class PersonIn(Schema):
 
 class ConsentIn(Schema):
     share_with_mentor = fields.Boolean(
-        required=True, metadata={"description": "Consent to share the referral with the peer mentoring team."}
+        required=True,
+        # Documented as the only value taken (intake refuses a referral without it), so that a
+        # client, or the fuzzer, reads from the document what a referral needs.
+        metadata={"description": "Consent to share the referral with the peer mentoring team.", "enum": [True]},
     )
     share_with_gp = fields.Boolean(load_default=False, metadata={"description": "Consent to share with the GP."})
     counted_in_figures = fields.Boolean(
@@ -157,7 +161,7 @@ class ReferralQuery(Schema):
         validate=validate.OneOf(["received_at", "-received_at", "accepted_at", "-accepted_at", "status", "-status"]),
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = paging.offset()
 
 
 class ReferralPage(Schema):

@@ -1,0 +1,251 @@
+"""A service's own OpenAPI document, turned against it (schemathesis): who may call what.
+
+Every operation is called as a role that may use it, so that the fuzzer reaches the code behind
+the authentication check instead of collecting 403s. The role comes from the view itself (its
+``@requires(...)``), read off the Flask app, so a new endpoint is covered without a list to keep.
+
+Not imported by the plugin (``peerlink.testing``): schemathesis is slow to import and only the
+conformance tests need it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from peerlink.web.auth import PUBLIC, ROLES_ATTR
+
+# The role a fuzzed request is sent as, in this order of preference: the coordinator runs a site
+# and may do most things; the central reader is the only one who reads the central reports.
+PREFERRED_ROLES = ("coordinator", "central-reader", "service", "facilitator", "mentor")
+
+# What schemathesis counts as refusing an invalid request, by default.
+REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
+
+_RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def openapi_path(rule: str) -> str:
+    """``/referrals/<uuid:referral_id>`` -> ``/referrals/{referral_id}``, as the OpenAPI document says it."""
+    return _RULE_ARGUMENT.sub(r"{\1}", rule)
+
+
+def roles_by_operation(app: Flask) -> dict[tuple[str, str], frozenset[str] | None]:
+    """(METHOD, OpenAPI path) -> the roles its view accepts; ``None`` for a public view."""
+    found: dict[tuple[str, str], frozenset[str] | None] = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        view_class = getattr(view, "view_class", None)
+        for method in rule.methods or ():
+            target = getattr(view_class, method.lower(), None) if view_class is not None else view
+            if target is None:
+                continue
+            key = (method.upper(), openapi_path(rule.rule))
+            found[key] = None if getattr(target, PUBLIC, False) else getattr(target, ROLES_ATTR, frozenset())
+    return found
+
+
+def role_for(roles: frozenset[str] | None) -> str | None:
+    """The role to call an operation as: ``None`` for a public one (no token at all)."""
+    if roles is None:
+        return None
+    for role in PREFERRED_ROLES:
+        if role in roles:
+            return role
+    raise LookupError(f"no role may call an operation restricted to {sorted(roles)}")
+
+
+@dataclass
+class Callers:
+    """The ``Authorization`` header of each operation of one app, for one site's tokens."""
+
+    roles: Mapping[tuple[str, str], frozenset[str] | None]
+    headers_by_role: Mapping[str, Mapping[str, str]]
+    site: str
+
+    def role(self, method: str, path: str) -> str | None:
+        return role_for(self.roles[(method.upper(), path)])
+
+    def headers(self, method: str, path: str) -> dict[str, str]:
+        role = self.role(method, path)
+        return dict(self.headers_by_role[role]) if role else {}
+
+    def at_this_site(self, case: Any) -> None:
+        """A valid body that names a site names this instance's: the document can only say
+        "a site slug", and a referral for another site is rightly refused, so without this no
+        referral would ever be taken in and nothing done with one."""
+        if isinstance(case.body, dict) and isinstance(case.body.get("site"), str):
+            case.body["site"] = self.site
+
+
+@dataclass
+class OperationResult:
+    label: str
+    role: str | None
+    mode: str
+    examples: int
+    failure: str | None
+
+
+class Answers:
+    """The status of every answer, by operation: what the fuzzing reached, for its figures."""
+
+    def __init__(self) -> None:
+        self.by_operation: dict[str, Counter[int]] = defaultdict(Counter)
+
+    def record(self, case: Any, response: Any) -> None:
+        self.by_operation[case.operation.label][response.status_code] += 1
+
+    @property
+    def calls(self) -> int:
+        return sum(sum(counts.values()) for counts in self.by_operation.values())
+
+    def succeeded(self) -> set[str]:
+        """The operations that answered 2xx at least once (the fuzzer got past validation)."""
+        return {label for label, counts in self.by_operation.items() if any(200 <= s < 300 for s in counts)}
+
+
+def fuzz_operations(
+    schema: Any, callers: Callers, *, max_examples: int, checks: list[Any], answers: Answers
+) -> list[OperationResult]:
+    """Each operation of ``schema``, with valid and then invalid inputs, as a role that may call it.
+
+    Every operation is tried even after one fails, so that one run reports all of them.
+    """
+    from schemathesis import GenerationMode
+
+    results = []
+    for found in schema.get_all_operations():
+        operation = found.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            results.append(_fuzz(operation, mode, callers, max_examples=max_examples, checks=checks, answers=answers))
+    return results
+
+
+def _fuzz(
+    operation: Any, mode: Any, callers: Callers, *, max_examples: int, checks: list[Any], answers: Answers
+) -> OperationResult:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+
+    headers = callers.headers(operation.method, operation.path)
+    calls = 0
+
+    @settings(
+        max_examples=max_examples,
+        derandomize=True,  # the same inputs on every run: a CI failure reproduces locally
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def call(case: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if mode.is_positive:
+            callers.at_this_site(case)
+        response = case.call(headers=headers)
+        answers.record(case, response)
+        case.validate_response(response, checks=checks, headers=headers)
+
+    failure = None
+    try:
+        call()
+    except Unsatisfiable:
+        pass  # nothing to make invalid (no parameters, no body): no negative case exists
+    except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - schemathesis' failure groups too
+        failure = _describe(exc)
+    role = callers.role(operation.method, operation.path)
+    return OperationResult(operation.label, role, mode.value, calls, failure)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup) and not str(exc).strip():
+        return "\n".join(_describe(inner) for inner in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def load_schema(app: Flask) -> Any:
+    """The app's ``/openapi.json``, as schemathesis reads it, with what we generate from it:
+    no ``Authorization`` header of its own (each call sends a real token of a role that may
+    use the operation) and no query parameters the document does not declare (a Flask app
+    ignores those, as HTTP allows)."""
+    import schemathesis
+
+    config = schemathesis.Config.from_dict(
+        {
+            "generation": {"with-security-parameters": False, "allow-extra-parameters": False},
+            # A body past PEERLINK_MAX_BODY_BYTES is refused with 413 before it is read: a refusal
+            # (every operation documents its errors as problem+json), not an invalid body let in.
+            "checks": {"negative_data_rejection": {"expected-statuses": [*REFUSALS, "413"]}},
+        }
+    )
+    return schemathesis.openapi.from_wsgi("/openapi.json", app, config=config)
+
+
+def empty_tables(engine: sa.Engine, metadatas: list[sa.MetaData]) -> None:
+    """Every row of a service's tables deleted (children first): a scenario starts from nothing."""
+    with engine.begin() as conn:
+        for metadata in metadatas:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+def run_stateful(
+    schema: Any,
+    callers: Callers,
+    *,
+    max_examples: int,
+    steps: int,
+    checks: list[Any],
+    reset: Callable[[], None],
+    answers: Answers,
+) -> None:
+    """Sequences of calls along the links between operations (schemathesis infers them from the
+    document: the ``id`` a POST answers is the ``{referral_id}`` of the next call), so that the
+    operations on one thing are fuzzed on a thing that exists, not only on unknown ids.
+
+    ``reset`` empties the database before each sequence: the same sequence then meets the same
+    answers, as Hypothesis needs to generate (and CI to reproduce) deterministically.
+    Raises on the first sequence that breaks a check.
+    """
+    from hypothesis import HealthCheck, Phase, settings
+    from schemathesis.generation.stateful import run_state_machine_as_test
+
+    class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            reset()
+
+        def before_call(self, case: Any) -> None:
+            if case.meta is None or case.meta.generation.mode.is_positive:
+                callers.at_this_site(case)
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": callers.headers(case.operation.method, case.operation.path)}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            answers.record(case, response)
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, checks=checks, headers=kwargs.get("headers"))
+
+    run_state_machine_as_test(
+        Scenarios,
+        settings=settings(
+            max_examples=max_examples,
+            stateful_step_count=steps,
+            derandomize=True,
+            # No shrinking: a replay meets a database the first run already changed, which
+            # Hypothesis rightly calls flaky; the first failing sequence is reported as found.
+            phases=[Phase.explicit, Phase.generate],
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

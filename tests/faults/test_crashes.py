@@ -6,6 +6,7 @@ once), a second effect is not.
 
 from __future__ import annotations
 
+import collections
 import random
 import time
 
@@ -20,11 +21,13 @@ from .traffic import Site, WireSpy, assert_exactly_once, kill_and_restart, scala
 pytestmark = pytest.mark.parametrize("new_database_url", ["postgresql"], indirect=True)
 
 KILLS = 5
+CONSUMER_KILLS = 4
+SENDER_KILLS = 3
 
 
 @pytest.fixture
-def site(databases, processes, site_env, amqp_url, tokens):
-    # databases before processes: the processes stop before their schemas are dropped.
+def site(amqp_url, databases, site_env, tokens, processes):
+    # The processes last: they stop before their vhost and schemas are deleted.
     made = Site(processes, site_env, databases, amqp_url, tokens)
     yield made
     made.close()
@@ -33,7 +36,7 @@ def site(databases, processes, site_env, amqp_url, tokens):
 def test_a_relay_killed_again_and_again_under_load_loses_nothing_and_sends_no_email_twice(site, amqp_url, smtp_server):
     spy = WireSpy(amqp_url)
     site.start()
-    load = site.load(per_second=10).start()
+    load = site.load(per_second=8).start()
     rng = random.Random(1)
     try:
         load.wait_for(10)
@@ -59,16 +62,16 @@ def inbox_handled(site: Site) -> int:
 
 def test_a_consumer_killed_mid_batch_again_and_again_under_load_has_every_effect_once(site, amqp_url, smtp_server):
     """Notifications' consumer (its effect, a delivery row, commits with its inbox record) runs
-    alone in the process we kill; its email sender runs in another, undisturbed. A prefetch of 10
+    alone in the process we kill; its email sender runs in another, undisturbed. A prefetch of 20
     makes a backlog of a few dozen events several batches, so that a kill lands between them."""
     spy = WireSpy(amqp_url)
-    site.start(notifications=(("consumer:notifications",), ("relay", "dispatcher:email")), PEERLINK_PREFETCH="10")
+    site.start(notifications=(("consumer:notifications",), ("relay", "dispatcher:email")), PEERLINK_PREFETCH="20")
     consumer = site.running["notifications-0"]
-    load = site.load(per_second=10).start()
+    load = site.load(per_second=8).start()
     in_flight = []
     try:
         load.wait_for(10)
-        for _ in range(KILLS):
+        for _ in range(CONSUMER_KILLS):
             # Kill it as soon as it has committed a batch of the backlog that gathered while it
             # was down, with the rest of that backlog delivered to it and unacked.
             handled = inbox_handled(site)
@@ -76,7 +79,7 @@ def test_a_consumer_killed_mid_batch_again_and_again_under_load_has_every_effect
             in_flight.append(len(set(spy.drain())) * 2 - inbox_handled(site))  # 2 events a referral
             consumer.assert_alive()
             consumer.kill()
-            time.sleep(1.5)  # a supervisor's restart delay: a backlog gathers meanwhile
+            time.sleep(1.0)  # a supervisor's restart delay: a backlog gathers meanwhile
             consumer = site.start_notifications(("consumer:notifications",))
         wait_for_consumer(amqp_url, "notifications.inbox", timeout=30)
         time.sleep(1.0)
@@ -89,7 +92,7 @@ def test_a_consumer_killed_mid_batch_again_and_again_under_load_has_every_effect
         )
     count.extra["delivery rows"] = deliveries
     count.extra["events published but not handled at each kill"] = in_flight
-    print(count.line(f"notifications consumer killed {KILLS}x mid-batch"))
+    print(count.line(f"notifications consumer killed {CONSUMER_KILLS}x mid-batch"))
     assert_exactly_once(count, load)
     # One delivery of each kind on each channel per referral: none made twice by a redelivery.
     assert set(deliveries.values()) == {len(load.accepted)}, deliveries
@@ -101,7 +104,7 @@ def sent_but_unrecorded(site: Site, smtp_server) -> set[str]:
     at_sink = {m["Message-ID"] for m in list(smtp_server.messages)}
     with site.engines["notifications"].connect() as conn:
         claimed = conn.execute(
-            sa.text("SELECT id FROM deliveries WHERE status = 'pending' AND claimed_until IS NOT NULL")
+            sa.text("SELECT id FROM deliveries WHERE status = 'pending' AND claimed_until > now()")
         ).scalars()
         return {f"<{delivery}@ebbw-vale.peerlink>" for delivery in claimed} & at_sink
 
@@ -112,7 +115,7 @@ def expire_claims(site: Site) -> int:
         return conn.execute(
             sa.text(
                 "UPDATE deliveries SET claimed_until = now() - interval '1 second' "
-                "WHERE status = 'pending' AND claimed_until IS NOT NULL"
+                "WHERE status = 'pending' AND claimed_until > now()"
             )
         ).rowcount
 
@@ -127,19 +130,20 @@ def test_an_email_sender_killed_while_sending_loses_nothing_and_resends_only_wha
     spy = WireSpy(amqp_url)
     site.start(notifications=(("consumer:notifications", "relay"), ("dispatcher:email",)))
     sender = site.running["notifications-1"]
-    load = site.load(per_second=10).start()
+    load = site.load(per_second=8).start()
     rng = random.Random(2)
-    in_the_window: set[str] = set()
+    kills = SENDER_KILLS
+    in_the_window: collections.Counter[str] = collections.Counter()  # Message-ID -> kills that caught it
     claims_expired = 0
     try:
         load.wait_for(10)
-        for _ in range(KILLS):
+        for _ in range(kills):
             sent = len(smtp_server.messages)
             wait_until(lambda s=sent: len(smtp_server.messages) > s, timeout=30, what="the sender sending again")
             time.sleep(rng.uniform(0.0, 0.3))
             sender.assert_alive()
             sender.kill()
-            in_the_window |= sent_but_unrecorded(site, smtp_server)
+            in_the_window.update(sent_but_unrecorded(site, smtp_server))
             claims_expired += expire_claims(site)
             sender = site.start_notifications(("dispatcher:email",), name="notifications-1")
         time.sleep(1.0)
@@ -147,12 +151,15 @@ def test_an_email_sender_killed_while_sending_loses_nothing_and_resends_only_wha
         load.stop()
     count = settle_and_count(site, load, spy, smtp_server)
     message_ids = [m["Message-ID"] for m in smtp_server.messages]
-    twice = {mid for mid in message_ids if message_ids.count(mid) > 1}
+    copies = collections.Counter(message_ids)
+    twice = {mid for mid, n in copies.items() if n > 1}
     count.extra["claims cut short"] = claims_expired
-    count.extra["sent but unrecorded when killed"] = len(in_the_window)
-    print(count.line(f"email sender killed {KILLS}x"))
+    count.extra["sent but unrecorded when killed"] = sum(in_the_window.values())
+    print(count.line(f"email sender killed {kills}x"))
     assert count.lost == 0, count
     assert count.referrals == count.committed == len(load.accepted), count
-    # The only emails sent twice are those the window explains, each with its one Message-ID.
-    assert twice <= in_the_window, (twice, in_the_window)
-    assert count.duplicated == len(twice), count
+    # The only emails sent again are those the window explains (once per kill that caught
+    # them: a resent email can be caught by the next kill too), each with its one Message-ID.
+    assert twice <= set(in_the_window), (twice, in_the_window)
+    for message_id in twice:
+        assert copies[message_id] - 1 <= in_the_window[message_id], (message_id, copies, in_the_window)

@@ -26,8 +26,8 @@ RATE = 10  # referrals a second
 
 
 @pytest.fixture
-def site(databases, processes, site_env, amqp_url, tokens):
-    # databases before processes: the processes stop before their schemas are dropped.
+def site(amqp_url, databases, site_env, tokens, processes):
+    # The processes last: they stop before their vhost and schemas are deleted.
     made = Site(processes, site_env, databases, amqp_url, tokens)
     yield made
     made.close()

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from peerlink.tables import inbox
 from peerlink.testing import wait_for_consumer, wait_until
 
-from .traffic import Site, WireSpy, assert_exactly_once, kill_and_restart, scalar, settle_and_count
+from .traffic import Site, WireSpy, assert_exactly_once, kill_and_restart, scalar, settle_and_count, show
 
 pytestmark = pytest.mark.parametrize("new_database_url", ["postgresql"], indirect=True)
 
@@ -33,7 +33,9 @@ def site(amqp_url, databases, site_env, tokens, processes):
     made.close()
 
 
-def test_a_relay_killed_again_and_again_under_load_loses_nothing_and_sends_no_email_twice(site, amqp_url, smtp_server):
+def test_a_relay_killed_again_and_again_under_load_loses_nothing_and_sends_no_email_twice(
+    request, site, amqp_url, smtp_server
+):
     spy = WireSpy(amqp_url)
     site.start()
     load = site.load(per_second=8).start()
@@ -52,7 +54,7 @@ def test_a_relay_killed_again_and_again_under_load_loses_nothing_and_sends_no_em
     finally:
         load.stop()
     count = settle_and_count(site, load, spy, smtp_server)
-    print(count.line(f"relay killed {KILLS}x"))
+    show(request, count.line(f"relay killed {KILLS}x"))
     assert_exactly_once(count, load)
 
 
@@ -60,7 +62,9 @@ def inbox_handled(site: Site) -> int:
     return scalar(site.engines["notifications"], sa.select(sa.func.count()).select_from(inbox))
 
 
-def test_a_consumer_killed_mid_batch_again_and_again_under_load_has_every_effect_once(site, amqp_url, smtp_server):
+def test_a_consumer_killed_mid_batch_again_and_again_under_load_has_every_effect_once(
+    request, site, amqp_url, smtp_server
+):
     """Notifications' consumer (its effect, a delivery row, commits with its inbox record) runs
     alone in the process we kill; its email sender runs in another, undisturbed. A prefetch of 20
     makes a backlog of a few dozen events several batches, so that a kill lands between them."""
@@ -92,7 +96,7 @@ def test_a_consumer_killed_mid_batch_again_and_again_under_load_has_every_effect
         )
     count.extra["delivery rows"] = deliveries
     count.extra["events published but not handled at each kill"] = in_flight
-    print(count.line(f"notifications consumer killed {CONSUMER_KILLS}x mid-batch"))
+    show(request, count.line(f"notifications consumer killed {CONSUMER_KILLS}x mid-batch"))
     assert_exactly_once(count, load)
     # One delivery of each kind on each channel per referral: none made twice by a redelivery.
     assert set(deliveries.values()) == {len(load.accepted)}, deliveries
@@ -121,7 +125,7 @@ def expire_claims(site: Site) -> int:
 
 
 def test_an_email_sender_killed_while_sending_loses_nothing_and_resends_only_what_it_had_not_recorded(
-    site, amqp_url, smtp_server
+    request, site, amqp_url, smtp_server
 ):
     """SMTP has no idempotency key: a sender killed after the server accepted an email and before
     it committed ``sent`` cannot know it was sent, and sends it again (same Message-ID) when its
@@ -155,7 +159,7 @@ def test_an_email_sender_killed_while_sending_loses_nothing_and_resends_only_wha
     twice = {mid for mid, n in copies.items() if n > 1}
     count.extra["claims cut short"] = claims_expired
     count.extra["sent but unrecorded when killed"] = sum(in_the_window.values())
-    print(count.line(f"email sender killed {kills}x"))
+    show(request, count.line(f"email sender killed {kills}x"))
     assert count.lost == 0, count
     assert count.referrals == count.committed == len(load.accepted), count
     # The only emails sent again are those the window explains (once per kill that caught

@@ -17,6 +17,7 @@ from .traffic import (
     postgres_answers,
     run,
     settle_and_count,
+    show,
 )
 
 pytestmark = pytest.mark.parametrize("new_database_url", ["postgresql"], indirect=True)
@@ -34,7 +35,7 @@ def site(amqp_url, databases, site_env, tokens, processes):
 
 
 @pytest.mark.restarts_broker
-def test_referrals_are_taken_while_the_broker_is_away_and_all_arrive_once_after(site, amqp_url, smtp_server):
+def test_referrals_are_taken_while_the_broker_is_away_and_all_arrive_once_after(request, site, amqp_url, smtp_server):
     spy = WireSpy(amqp_url)  # a durable queue: it keeps what arrives across the restart
     site.start()
     load = site.load(per_second=RATE).start()
@@ -53,7 +54,7 @@ def test_referrals_are_taken_while_the_broker_is_away_and_all_arrive_once_after(
         load.stop()
     count = settle_and_count(site, load, spy, smtp_server, timeout=90)
     count.extra["taken while the broker was away"] = while_away
-    print(count.line(f"broker stopped {AWAY:.0f}s"))
+    show(request, count.line(f"broker stopped {AWAY:.0f}s"))
     # The API never needed the broker: it went on at its pace while the broker was away.
     assert while_away >= AWAY * RATE * 0.5, (while_away, dict(load.statuses))
     assert_exactly_once(count, load)
@@ -61,7 +62,7 @@ def test_referrals_are_taken_while_the_broker_is_away_and_all_arrive_once_after(
 
 @pytest.mark.restarts_database
 def test_a_database_restart_costs_retries_not_referrals_and_everyone_reconnects(
-    site, amqp_url, smtp_server, postgres_server
+    request, site, amqp_url, smtp_server, postgres_server
 ):
     """While PostgreSQL is down the API answers 503 (problem+json) at once; the client retries
     with the same Idempotency-Key, so there are as many referrals as keys, never more."""
@@ -85,7 +86,7 @@ def test_a_database_restart_costs_retries_not_referrals_and_everyone_reconnects(
     count.extra["keys"] = len(load.keys)
     count.extra["retried POSTs"] = load.retries
     count.extra["answers"] = dict(sorted(load.statuses.items()))
-    print(count.line(f"database stopped {AWAY:.0f}s"))
+    show(request, count.line(f"database stopped {AWAY:.0f}s"))
     assert count.referrals == len(load.keys), count
     assert_exactly_once(count, load)
     # The client was answered while the database was down (a 503, not a hang), and told to retry.

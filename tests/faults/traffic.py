@@ -271,6 +271,16 @@ def settle_and_count(site: Site, load: ReferralLoad, spy: WireSpy, smtp: Any, *,
     )
 
 
+def show(request: Any, line: str) -> None:
+    """A test's figures, on the terminal even when output is captured (and in the captured output)."""
+    print(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is not None and reporter is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\n  figures: {line}")
+
+
 def assert_exactly_once(count: Count, load: ReferralLoad) -> None:
     accepted = len(load.accepted)
     assert count.referrals == accepted == len(set(load.accepted.values())), (count, accepted)

@@ -47,6 +47,7 @@ class ReferralLoad:
         self.statuses: collections.Counter[str] = collections.Counter()  # every answer, "refused" for no answer
         self.retries = 0
         self.slowest = 0.0
+        self.error: BaseException | None = None  # what stopped the client early (an unexpected answer)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._client = httpx.Client(timeout=timeout)
@@ -63,6 +64,8 @@ class ReferralLoad:
             self._thread.join(settle_within)
             assert not self._thread.is_alive(), f"requests still failing after {settle_within}s: {dict(self.statuses)}"
         self._client.close()
+        if self.error is not None:
+            raise self.error
 
     def wait_for(self, accepted: int, timeout: float = 30.0) -> None:
         wait_until(lambda: len(self.accepted) >= accepted, timeout=timeout, what=f"{accepted} referrals accepted")
@@ -72,6 +75,12 @@ class ReferralLoad:
         return set(self.keys.values())
 
     def _run(self) -> None:
+        try:
+            self._post_steadily()
+        except BaseException as exc:  # re-raised by stop(), in the test's own thread
+            self.error = exc
+
+    def _post_steadily(self) -> None:
         n = 0
         next_at = time.monotonic()
         while not self._stop.is_set():

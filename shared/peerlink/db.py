@@ -72,6 +72,9 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
+    # A server that does not answer at all (not even a refusal) must not hold a request or a
+    # worker forever: give up connecting after a while, as after a refusal.
+    kwargs["connect_args"] = {"connect_timeout": 10, **kwargs.get("connect_args", {})}
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)

@@ -247,3 +247,45 @@ def test_readiness_checks_the_database_and_the_broker(engine, tokens, amqp_url):
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"] == "ok"
     assert response.get_json()["checks"]["broker"] != "ok"
+
+
+def test_a_request_while_the_database_is_away_is_a_503_to_retry_not_a_500(tokens):
+    """Nothing listens on the port: the same refusal a restarting PostgreSQL gives."""
+    from peerlink.db import create_engine
+    from peerlink.testing import free_port
+
+    url = f"postgresql://127.0.0.1:{free_port()}/gone"
+    engine = create_engine(url)
+    app = create_service_app(
+        settings_for("referrals", database_url=url, tokens=tokens.config()),
+        engine,
+        title="t",
+        description="d",
+        blueprints=[make_blueprint()],
+    )
+    response = app.test_client().post("/notes", headers=tokens.header(), json={"text": "x", "count": 1})
+    body = assert_problem(response, 503)
+    assert response.headers["Retry-After"] == "2"
+    assert "retry" in body["detail"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    engine.dispose()
+
+
+def test_a_database_error_that_is_not_an_outage_is_still_a_500(engine, tokens):
+    blueprint = Blueprint("broken", __name__, url_prefix="/broken")
+
+    @blueprint.route("")
+    @requires("coordinator")
+    def broken():
+        with service().engine.connect() as conn:  # the database is there; the SQL is wrong
+            conn.execute(sa.text("SELECT * FROM no_such_table"))
+
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_service_app(
+        settings_for("referrals", database_url=url, tokens=tokens.config()),
+        engine,
+        title="t",
+        description="d",
+        blueprints=[blueprint],
+    )
+    assert_problem(app.test_client().get("/broken", headers=tokens.header()), 500)

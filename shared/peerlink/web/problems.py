@@ -11,14 +11,20 @@ import logging
 from typing import Any
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import Response, json, request
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from peerlink.db import is_connection_failure
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+# How long a client is asked to wait when the database is away (a restart takes seconds).
+RETRY_AFTER_SECONDS = 2
 
 
 class FieldErrorSchema(ma.Schema):
@@ -118,9 +124,25 @@ class ProblemApi(Api):
         log.exception("unhandled error in a request")
         return self.handle_http_exception(InternalServerError())
 
+    def handle_database_error(self, error: sa.exc.SQLAlchemyError) -> Response:
+        """The database away (restarting, unreachable, out of connections) is not a bug: 503 at
+        once, with Retry-After, so that a client retries (with its Idempotency-Key) instead of
+        reading a 500. Any other database error is a bug, answered as one."""
+        if not is_connection_failure(error):
+            return self.handle_unexpected(error)
+        original = getattr(error, "orig", None)
+        log.warning(
+            "the database is unavailable; answered 503",
+            extra={"error": type(original or error).__name__, "sqlstate": getattr(original, "sqlstate", None)},
+        )
+        response = problem(503, "The database is unavailable for a moment; retry shortly.")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     def _register_error_handlers(self) -> None:
         super()._register_error_handlers()
         self._app.register_error_handler(Exception, self.handle_unexpected)
+        self._app.register_error_handler(sa.exc.SQLAlchemyError, self.handle_database_error)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

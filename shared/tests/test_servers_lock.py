@@ -22,7 +22,7 @@ def test_shared_holds_go_together_and_an_exclusive_one_waits_for_them(lock_file)
     with servers_held(), servers_held(timeout=1):
         started = time.monotonic()
         with (
-            pytest.raises(TimeoutError, match="could not be taken exclusively in 1 s"),
+            pytest.raises(TimeoutError, match="could not be taken exclusively in time"),
             servers_held(exclusive=True, timeout=1),
         ):
             pass
@@ -55,3 +55,26 @@ def test_a_process_holding_the_lock_exclusively_makes_a_bounded_wait_fail(lock_f
     # The holder gone, the lock is free again; while held shared, nobody else has it exclusively.
     with servers_held(timeout=5), open(lock_file) as probe, pytest.raises(BlockingIOError):
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_restart_waiting_for_the_lock_holds_back_tests_that_start_after_it(lock_file):
+    """No starvation: while a restart waits for the tests in progress, a new test waits behind it."""
+    import threading
+
+    restarted = threading.Event()
+
+    def restart():
+        with servers_held(exclusive=True, timeout=10):
+            restarted.set()
+
+    with servers_held():
+        waiting = threading.Thread(target=restart)
+        waiting.start()
+        time.sleep(0.3)  # the restart is at the gate, waiting for this test
+        with pytest.raises(TimeoutError, match="could not be taken shared"), servers_held(timeout=0.5):
+            pass
+        assert not restarted.is_set()
+    waiting.join(timeout=10)
+    assert restarted.is_set()
+    with servers_held(timeout=1):
+        pass

@@ -44,6 +44,11 @@ class ProblemSchema(ma.Schema):
     correlation_id = ma.fields.String()
     errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
 
+    class Meta:
+        # RFC 9457 allows extension members, and some problems carry them (a refused transition's
+        # status_now and allowed_actions, the open advocacy issues): documented as allowed.
+        unknown = ma.INCLUDE
+
 
 def problem(status: int, detail: str | None = None, *, title: str | None = None, **extra: Any) -> Response:
     body: dict[str, Any] = {

@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: help install run test test-faults lint format bench catalogue clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: $(INSTALLED) ## Create the virtualenv and install every package (editable) with test tools
 

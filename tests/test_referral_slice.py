@@ -115,7 +115,11 @@ def test_a_relay_killed_between_publish_and_mark_sent_causes_no_second_email(
         assert len(ids) == 2 and len(set(ids)) == 1
 
         # A later referral's email proves the consumer has gone past the duplicates.
-        later = api.test_client().post("/referrals", json=body(email="later@example.org"), headers=tokens.header())
+        # Someone else: the same name and date of birth would be linked to Rhian as a duplicate,
+        # and her acknowledgement, if not yet sent, would go to the newer address.
+        someone_else = body(email="later@example.org")
+        someone_else["person"].update(given_name="Elin", date_of_birth="1990-07-14")
+        later = api.test_client().post("/referrals", json=someone_else, headers=tokens.header())
         assert later.status_code == 201
         smtp_server.wait_for(2, timeout=30)
         wait_until(lambda: any(m["To"] == "later@example.org" for m in smtp_server.messages), what="the later email")

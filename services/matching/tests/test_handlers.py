@@ -241,21 +241,39 @@ def test_a_mentor_who_leaves_has_their_mentees_proposed_a_new_mentor_through_the
         assert request["status"] == "proposed" and request["urgent"] is True
 
 
-def test_a_paused_mentors_mentee_with_no_one_free_waits_with_priority(
+def test_a_paused_mentors_mentees_are_proposed_a_free_mentor_or_wait_with_priority(
     engine, amqp_url, consumer, client, tokens, register, post
 ):
-    pausing = register(capacity=1)
-    event = accepted()
-    publish_envelopes(amqp_url, [event])
-    handled(engine, 1)
-    post("/matches", request_id=event.data["referral_id"], mentor_id=pausing["id"], confirm=True)
+    """One mentee has a free mentor and is proposed them at once; the other (who needs Welsh) has
+    nobody free and waits, urgent. Either way the re-match is no longer due: it was tried."""
+    pausing = register(capacity=2)
+    free = register(capacity=1, languages=["en"])
+    has_someone = accepted()
+    needs_welsh = accepted(
+        preferred_language="cy", preferences={"mentor_gender": "no-preference", "welsh_speaking_mentor": True}
+    )
+    publish_envelopes(amqp_url, [has_someone, needs_welsh])
+    handled(engine, 2)
+    for event in (has_someone, needs_welsh):
+        post("/matches", request_id=event.data["referral_id"], mentor_id=pausing["id"], confirm=True)
     post(f"/mentors/{pausing['id']}/pause", reason="relapse")
     with running(Relay(engine, amqp_url, service="matching", idle_poll=0.05)):
-        wait_until(lambda: count_rows(engine, inbox) >= 2, what="mentor.paused handled")
-    request = client.get(f"/requests/{event.data['referral_id']}", headers=tokens.header()).get_json()
-    assert request["status"] == "waiting" and request["urgent"] is True
-    suggestions = client.get(f"/requests/{event.data['referral_id']}/suggestions", headers=tokens.header()).get_json()
-    assert suggestions["excluded"][0]["reasons"][0]["reason"] == "Is paused."
+        wait_until(lambda: count_rows(engine, inbox) >= 3, what="mentor.paused handled")
+    (rematch,) = client.get("/matches?status=proposed", headers=tokens.header()).get_json()["items"]
+    assert (rematch["request_id"], rematch["mentor_id"]) == (has_someone.data["referral_id"], free["id"])
+    assert rematch["method"] == "rematch" and rematch["proposed_by"] == "matching"
+    assert rematch["breakdown"]["priority"]["value"] == 1.0  # scored as urgent: back in the queue
+    proposed = client.get(f"/requests/{has_someone.data['referral_id']}", headers=tokens.header()).get_json()
+    assert proposed["status"] == "proposed" and proposed["urgent"] is True
+    assert proposed["current_match_id"] == rematch["id"]
+    waits = client.get(f"/requests/{needs_welsh.data['referral_id']}", headers=tokens.header()).get_json()
+    assert waits["status"] == "waiting" and waits["urgent"] is True and waits["requeued_from_mentor"] == pausing["id"]
+    assert not request_of(engine, has_someone.data["referral_id"]).rematch_due
+    assert not request_of(engine, needs_welsh.data["referral_id"]).rematch_due
+    suggestions = client.get(f"/requests/{needs_welsh.data['referral_id']}/suggestions", headers=tokens.header())
+    reasons = {e["mentor_id"]: [r["reason"] for r in e["reasons"]] for e in suggestions.get_json()["excluded"]}
+    assert reasons[pausing["id"]] == ["Is paused."]
+    assert "Does not speak Welsh, which the person needs." in reasons[free["id"]]
 
 
 def test_the_worker_process_turns_an_accepted_referral_into_a_request(tmp_path, amqp_url, processes):

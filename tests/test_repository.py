@@ -1,6 +1,7 @@
 """The repository keeps its promises: services stand alone, the README is current."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,63 @@ def test_the_asyncapi_document_describes_every_event_and_its_references_resolve(
         exchange = channel["bindings"]["amqp"]["exchange"]["name"]
         assert exchange in ("peerlink.events", "peerlink.private")
         assert channel["address"].startswith("{site}.")
+
+
+# The guides name real files -----------------------------------------------------------------------
+
+GUIDES = ("README.md", "docs/operations.md")
+TOP_FOLDERS = (".ci", "deploy", "docs", "services", "shared", "tests")
+# Written in the guides on purpose, and not in the repository: why, each.
+NOT_REPOSITORY_PATHS = {
+    "deploy/compose/.env": "made by the operator from site.env.example, never committed",
+    "deploy/k8s/overlays/newport/kustomization.yaml": "the file 'Adding a site' tells the operator to write",
+    "deploy/referrals-worker": "kubectl's name for a Deployment (kubectl exec deploy/referrals-worker)",
+    "deploy/reporting-worker": "kubectl's name for a Deployment (kubectl exec deploy/reporting-worker)",
+}
+PATH_MENTION = re.compile(r"(?<![\w./-])((?:" + "|".join(map(re.escape, TOP_FOLDERS)) + r")/[\w.{},<>*/-]*)")
+
+
+def mentioned_paths(text: str) -> set[str]:
+    """Every repository path a guide names, braces expanded (``services/{a,b}/x``)."""
+    found = set()
+    for mention in PATH_MENTION.findall(text):
+        for path in _expand_braces(mention.rstrip(".,:;")):
+            found.add(path)
+    return found
+
+
+def _expand_braces(path: str) -> list[str]:
+    match = re.search(r"\{([^{}]*)\}", path)
+    if not match:
+        return [path]
+    return [
+        expanded
+        for choice in match.group(1).split(",")
+        for expanded in _expand_braces(path[: match.start()] + choice + path[match.end() :])
+    ]
+
+
+def exists_in_repository(path: str) -> bool:
+    """A placeholder (``services/<name>/Dockerfile``) or a glob holds when something matches it."""
+    pattern = re.sub(r"<[^<>/]+>", "*", path.rstrip("/"))
+    return any(ROOT.glob(pattern)) if "*" in pattern else (ROOT / pattern).exists()
+
+
+def test_mentioned_paths_are_found_in_guides_braces_and_placeholders_included():
+    text = "see `services/{referrals,events}/tests/x.py`, deploy/k8s/overlays/<site> and shared/peerlink/."
+    assert mentioned_paths(text) == {
+        "services/referrals/tests/x.py",
+        "services/events/tests/x.py",
+        "deploy/k8s/overlays/<site>",
+        "shared/peerlink/",
+    }
+    assert exists_in_repository("services/<name>/Dockerfile")
+    assert not exists_in_repository("shared/peerlink/sites.py")
+
+
+@pytest.mark.parametrize("guide", GUIDES)
+def test_every_repository_path_a_guide_names_exists(guide):
+    mentioned = mentioned_paths((ROOT / guide).read_text())
+    assert mentioned, f"{guide} names no repository path: the pattern no longer finds them"
+    missing = sorted(p for p in mentioned - set(NOT_REPOSITORY_PATHS) if not exists_in_repository(p))
+    assert missing == [], f"{guide} names paths that do not exist: {missing}"

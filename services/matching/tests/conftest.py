@@ -45,6 +45,27 @@ def client(app: Flask):
 
 
 @pytest.fixture
+def as_mentor(database_url: str, tokens) -> Iterator[Callable[[str], Any]]:
+    """A client holding a mentor's own token (its label is their mentor id), on the test's database."""
+    from peerlink.web.auth import new_token, token_entry
+
+    apps = []
+
+    def make(mentor_id: str) -> Any:
+        token = new_token()
+        config = ",".join([tokens.config(), token_entry(token, "mentor", "ebbw-vale", mentor_id)])
+        app = create_app(settings_for("matching", database_url=database_url, tokens=config))
+        apps.append(app)
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        return client
+
+    yield make
+    for app in apps:
+        app.extensions["peerlink"].engine.dispose()
+
+
+@pytest.fixture
 def engine(app: Flask) -> sa.Engine:
     return app.extensions["peerlink"].engine  # type: ignore[no-any-return]
 

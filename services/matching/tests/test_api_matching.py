@@ -1,6 +1,7 @@
 """Suggestions, the match lifecycle, whole-group runs, feedback and the policy, over HTTP."""
 
 import uuid
+from datetime import date, timedelta
 
 import pytest
 
@@ -94,6 +95,38 @@ def test_a_hard_constraint_refuses_a_pairing_by_hand_in_plain_words(register, wa
     assert count_rows(engine, matches) == 0
 
 
+def test_a_proposal_is_confirmed_only_while_the_mentors_safeguarding_holds(
+    client, tokens, register, waiting, post, emitted, body
+):
+    """Proposed while all was in order; supervision, then the DBS check, lapse before confirmation."""
+    mentor, request_id = register(), waiting()
+    match = post("/matches", request_id=request_id, mentor_id=mentor["id"]).get_json()
+    today = date.today()
+    in_order = body()["safeguarding"]
+    lapses = {
+        "supervision": ({"last_supervision_on": (today - timedelta(days=200)).isoformat()}, "Last supervision on"),
+        "dbs": (
+            {"dbs_checked_on": (today - timedelta(days=1100)).isoformat(), "dbs_expires_on": today.isoformat()},
+            f"DBS check needed renewing by {today.isoformat()}.",
+        ),
+    }
+    for code, (change, words) in lapses.items():
+        changed = client.patch(
+            f"/mentors/{mentor['id']}", json={"safeguarding": {**in_order, **change}}, headers=tokens.header()
+        )
+        assert changed.status_code == 200, changed.get_json()
+        refused = post(f"/matches/{match['id']}/confirm")
+        assert refused.status_code == 409, code
+        (exclusion,) = refused.get_json()["exclusions"]
+        assert exclusion["code"] == code and exclusion["reason"].startswith(words)
+        assert client.get(f"/matches/{match['id']}", headers=tokens.header()).get_json()["status"] == "proposed"
+        assert client.get(f"/requests/{request_id}", headers=tokens.header()).get_json()["status"] == "proposed"
+        assert emitted("peerlink.match.confirmed.v1") == []
+    renewed = {**in_order, "dbs_expires_on": None}  # three years after the check again
+    client.patch(f"/mentors/{mentor['id']}", json={"safeguarding": renewed}, headers=tokens.header())
+    assert post(f"/matches/{match['id']}/confirm").status_code == 200  # in order again: it goes ahead
+
+
 def test_a_mentor_with_no_place_left_counting_proposals_is_refused(register, waiting, post):
     mentor = register(capacity=1)
     assert post("/matches", request_id=waiting(), mentor_id=mentor["id"]).status_code == 201
@@ -128,15 +161,36 @@ def test_a_declared_conflict_either_side_declines_a_pending_proposal(client, tok
     assert declared.status_code == 201
     assert emitted("peerlink.match.declined.v1")[0]["reason"] == "conflict-of-interest"
     assert client.get(f"/matches/{match['id']}", headers=tokens.header()).get_json()["status"] == "declined"
-    other = register()
+    other, recorded = register(), register()
     assert (
         post(f"/requests/{request_id}/do-not-match", mentor_id=other["id"], reason="family-or-friend").status_code
         == 201
     )
+    # A coordinator records a conflict they know of, for the person.
+    by_coordinator = post(
+        f"/requests/{request_id}/do-not-match",
+        mentor_id=recorded["id"],
+        reason="shared-network",
+        declared_by="coordinator",
+    )
+    assert by_coordinator.status_code == 201 and by_coordinator.get_json()["declared_by"] == "coordinator"
     suggestions = client.get(f"/requests/{request_id}/suggestions", headers=tokens.header()).get_json()
     assert suggestions["suggestions"] == []
+    excluded = {e["mentor_id"]: e["reasons"] for e in suggestions["excluded"]}
+    assert [r["code"] for r in excluded[recorded["id"]]] == ["do-not-match"]
+    assert excluded[recorded["id"]][0]["reason"].startswith("A coordinator recorded a conflict between them")
+    by_hand = post("/matches", request_id=request_id, mentor_id=recorded["id"])
+    assert by_hand.status_code == 409
+    assert by_hand.get_json()["exclusions"][0]["reason"].startswith("A coordinator recorded a conflict")
+    run = post("/matching-runs").get_json()  # a whole-group run keeps to every side's conflicts too
+    assert run["proposals"] == []
+    assert "3 mentors are on a do-not-match list with the person" in run["unmatched"][0]["reasons"]
     assert (
         client.delete(f"/requests/{request_id}/do-not-match/{other['id']}", headers=tokens.header()).status_code == 204
+    )
+    assert (
+        client.delete(f"/requests/{request_id}/do-not-match/{recorded['id']}", headers=tokens.header()).status_code
+        == 204
     )
     assert (
         client.delete(f"/mentors/{mentor['id']}/do-not-match/{person_id}", headers=tokens.header()).status_code == 204
@@ -146,27 +200,17 @@ def test_a_declared_conflict_either_side_declines_a_pending_proposal(client, tok
     )
 
 
-def test_a_mentor_declines_their_own_proposal_but_no_one_elses(database_url, register, waiting, post, tokens):
-    from matching.app import create_app
-    from peerlink.testing import settings_for
-    from peerlink.web.auth import new_token, token_entry
-
+def test_a_mentor_declines_their_own_proposal_but_no_one_elses(register, waiting, post, as_mentor):
     mine, other = register(), register()
     my_match = post("/matches", request_id=waiting(), mentor_id=mine["id"]).get_json()
     their_match = post("/matches", request_id=waiting(), mentor_id=other["id"]).get_json()
-    token = new_token()
-    config = ",".join([tokens.config(), token_entry(token, "mentor", "ebbw-vale", mine["id"])])
-    app = create_app(settings_for("matching", database_url=database_url, tokens=config))
-    try:
-        client, header = app.test_client(), {"Authorization": f"Bearer {token}"}
-        body = {"declined_by": "mentor", "reason": "mentor-unavailable"}
-        assert client.post(f"/matches/{their_match['id']}/decline", json=body, headers=header).status_code == 403
-        as_coordinator = {**body, "declined_by": "coordinator"}
-        assert client.post(f"/matches/{my_match['id']}/decline", json=as_coordinator, headers=header).status_code == 422
-        assert client.post(f"/matches/{my_match['id']}/decline", json=body, headers=header).status_code == 200
-        assert client.post(f"/matches/{my_match['id']}/confirm", json={}, headers=header).status_code == 403
-    finally:
-        app.extensions["peerlink"].engine.dispose()
+    client = as_mentor(mine["id"])
+    body = {"declined_by": "mentor", "reason": "mentor-unavailable"}
+    assert client.post(f"/matches/{their_match['id']}/decline", json=body).status_code == 403
+    as_coordinator = {**body, "declined_by": "coordinator"}
+    assert client.post(f"/matches/{my_match['id']}/decline", json=as_coordinator).status_code == 422
+    assert client.post(f"/matches/{my_match['id']}/decline", json=body).status_code == 200
+    assert client.post(f"/matches/{my_match['id']}/confirm", json={}).status_code == 403
 
 
 def test_a_run_proposes_the_best_total_and_stays_pending_until_published(
@@ -275,6 +319,39 @@ def test_feedback_on_ended_matches_reports_which_criteria_predicted_good_ones(cl
     assert findings["lived_experience"]["verdict"].startswith("Predicted good matches")
     assert findings["lived_experience"]["correlation"] > 0.9
     assert findings["priority"]["verdict"] == "Made no clear difference."
+
+
+def test_a_mentor_gives_their_own_side_of_feedback_and_a_match_is_good_only_if_every_answer_is(
+    client, tokens, register, waiting, post, as_mentor
+):
+    mine, other = register(capacity=5), register(capacity=5)
+
+    def ended(mentor):
+        match = post("/matches", request_id=waiting(), mentor_id=mentor["id"], confirm=True).get_json()
+        post(f"/matches/{match['id']}/end", reason="completed")
+        return match["id"]
+
+    both_helped, mentor_unhappy, only_mentee, only_mentor = ended(mine), ended(mine), ended(mine), ended(other)
+    positive = {"helped": "a-lot", "would_match_again": True, "ended_because": "completed"}
+    negative = {"helped": "not-at-all", "would_match_again": False, "ended_because": "not-a-fit"}
+    mentor_client = as_mentor(mine["id"])
+    given = mentor_client.put(f"/matches/{both_helped}/feedback/mentor", json=positive)
+    assert given.status_code == 200, given.get_json()
+    assert given.get_json()["side"] == "mentor" and given.get_json()["recorded_by"] == mine["id"]
+    assert mentor_client.put(f"/matches/{mentor_unhappy}/feedback/mentor", json=negative).status_code == 200
+    assert mentor_client.put(f"/matches/{both_helped}/feedback/mentee", json=positive).status_code == 403
+    assert mentor_client.put(f"/matches/{only_mentor}/feedback/mentor", json=positive).status_code == 403
+    for match_id in (both_helped, mentor_unhappy, only_mentee):
+        answer = client.put(f"/matches/{match_id}/feedback/mentee", json=positive, headers=tokens.header())
+        assert answer.status_code == 200
+    # The mentor's answer on their other mentor's match comes through a coordinator.
+    client.put(f"/matches/{only_mentor}/feedback/mentor", json=negative, headers=tokens.header())
+    sides = client.get(f"/matches/{both_helped}", headers=tokens.header()).get_json()["feedback"]
+    assert sorted(a["side"] for a in sides) == ["mentee", "mentor"]
+    # Good when every side that answered says it helped and would be matched so again.
+    report = client.get("/matches/criteria-report", headers=tokens.header()).get_json()
+    assert report["matches_with_feedback"] == 4
+    assert report["good_matches"] == 2  # both_helped and only_mentee; not mentor_unhappy nor only_mentor
 
 
 def test_the_policy_is_versioned_and_changes_the_scores(client, tokens, register, waiting):

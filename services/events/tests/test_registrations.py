@@ -2,9 +2,15 @@
 registration, closed at the start; guests' details only where they belong."""
 
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+import sqlalchemy as sa
+
+from events import store
+from events.domain.registration import Registration, Status
 from events.scheduler import Scheduler
 from peerlink.outbox import Producer
 
@@ -140,6 +146,64 @@ def test_a_mentee_and_their_mentor_are_booked_together_and_move_up_together(api,
         f"/events/{event['id']}/registrations", {"person_id": person(), "mentor_id": mentor, "places": 1}, expect=422
     ).get_json()
     assert refused["errors"][0]["pointer"] == "/places"
+
+
+def test_nobody_holds_two_places_at_one_event_as_participant_or_as_mentor(api, make_event, engine):
+    event = make_event(capacity=10)
+    mentee, mentor, second_mentee = person(), person(), person()
+    booked = register(api, event, person_id=mentee, mentor_id=mentor)
+
+    def refused(body, held_as, holder):
+        problem = api.post(f"/events/{event['id']}/registrations", body, expect=409).get_json()
+        assert (problem["title"], problem["registration_id"], problem["registration_status"]) == (
+            "Already registered",
+            booked["id"],
+            "confirmed",
+        )
+        assert (problem["person_id"], problem["held_as"]) == (holder, held_as), problem
+        return problem["detail"]
+
+    # The mentor booked with a mentee cannot also register themselves, nor come again with another mentee.
+    assert "as the mentor booked with another participant" in refused({"person_id": mentor}, "mentor", mentor)
+    assert "book this participant without them" in refused(
+        {"person_id": second_mentee, "mentor_id": mentor}, "mentor", mentor
+    )
+    # Nor can the mentee come again as someone else's mentor.
+    assert "registered as a participant" in refused({"person_id": person(), "mentor_id": mentee}, "participant", mentee)
+    places = api.get(f"/events/{event['id']}/registrations", expect=200).get_json()
+    assert (places["places_confirmed"], len(places["items"])) == (2, 1)
+    # Once the pair cancels, the mentor's place is theirs to take again, in either role.
+    api.post(f"/events/{event['id']}/registrations/{booked['id']}/cancel", {}, expect=200)
+    assert register(api, event, person_id=second_mentee, mentor_id=mentor)["status"] == "confirmed"
+    assert register(api, event, person_id=mentee)["status"] == "confirmed"
+    # Another event is another place.
+    assert register(api, make_event(), person_id=mentor)["status"] == "confirmed"
+
+
+def test_the_database_itself_refuses_a_second_place_for_the_mentor(api, make_event, engine):
+    """``places_held``: even a booking that skipped the check above cannot give a mentor two places."""
+    event = make_event(capacity=10)
+    mentor = person()
+    register(api, event, person_id=person(), mentor_id=mentor)
+    now = datetime.now(UTC)
+    second = Registration(
+        id=uuid.uuid4(),
+        event_id=uuid.UUID(event["id"]),
+        person_id=uuid.uuid4(),
+        guest_id=None,
+        mentor_id=uuid.UUID(mentor),
+        places=2,
+        status=Status.CONFIRMED,
+        priority=False,
+        queue_number=None,
+        registered_at=now,
+        confirmed_at=now,
+    )
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        store.places.add_registration(conn, second)
+    alone = replace(second, id=uuid.uuid4(), person_id=uuid.UUID(mentor), mentor_id=None, places=1)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        store.places.add_registration(conn, alone)
 
 
 def test_a_party_that_does_not_fit_keeps_its_turn_while_a_single_behind_it_takes_one_place(api, make_event):

@@ -51,6 +51,9 @@ def install(app: Flask) -> None:
             title="Already registered",
             registration_id=str(exc.existing.id),
             registration_status=exc.existing.status.value,
+            # Who already holds a place, and in which role (absent for a guest).
+            person_id=str(exc.person_id) if exc.person_id else None,
+            held_as=exc.held_as if exc.person_id else None,
         )
 
     @app.errorhandler(IdempotencyConflict)

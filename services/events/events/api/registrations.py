@@ -81,7 +81,9 @@ class Registrations(MethodView):
     @requires(*BOOKERS)
     @blueprint.arguments(schemas.RegistrationIn)
     @blueprint.response(201, schemas.RegistrationOut)
-    @blueprint.alt_response(409, description="Already registered, or registration is not open")
+    @blueprint.alt_response(
+        409, description="Already registered (the participant or the mentor holds a place here already), or not open"
+    )
     @blueprint.doc(parameters=[IDEMPOTENCY_DOC])
     def post(self, body: dict[str, Any], event_id: uuid.UUID) -> Any:
         """Register a participant (``person_id``, with their peer mentor if ``mentor_id``) or a

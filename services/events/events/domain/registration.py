@@ -12,7 +12,9 @@ The rules, in one place:
   three places are free).
 - The order is first-time participants first (someone referred in who has never attended an
   event here: DOMAIN.md's priority for a first attendance), then first come, first served.
-- One active registration per person, and per guest, per event; registration closes at the
+- One place per person, and per guest, per event: a person who holds a place, as a participant
+  or as the mentor booked with one, is not booked again in either role (a mentor with two
+  mentees books each mentee on their own, or the mentor once). Registration closes at the
   start, and so do cancellations (after the start, a missing participant is a no-show).
 """
 
@@ -47,10 +49,37 @@ class RegistrationRefused(Exception):
 
 
 class AlreadyRegistered(Exception):
-    def __init__(self, existing: Registration):
-        who = "This person" if existing.person_id else "This guest"
-        super().__init__(f"{who} is already registered for this event ({existing.status}).")
+    """Someone on the request already has a place at the event (409): ``person_id`` (None for a
+    guest) holds it ``held_as`` participant or mentor, on ``existing``."""
+
+    def __init__(
+        self,
+        existing: Registration,
+        *,
+        person_id: uuid.UUID | None = None,
+        held_as: str = "participant",
+        asked_as: str = "participant",
+    ):
+        super().__init__(_already(existing, held_as=held_as, asked_as=asked_as, guest=person_id is None))
         self.existing = existing
+        self.person_id = person_id
+        self.held_as = held_as
+
+
+def _already(existing: Registration, *, held_as: str, asked_as: str, guest: bool) -> str:
+    state = existing.status.value
+    if guest:
+        return f"This guest is already registered for this event ({state})."
+    if asked_as == "participant":
+        if held_as == "participant":
+            return f"This person is already registered for this event ({state})."
+        return (
+            f"This person already has a place at this event as the mentor booked with another participant "
+            f"({state}): one place each."
+        )
+    held = "is already registered as a participant" if held_as == "participant" else "already has a place"
+    other = "" if held_as == "participant" else " with another participant"
+    return f"The mentor {held} at this event{other} ({state}): one place each; book this participant without them."
 
 
 class InvalidRegistration(ValueError):
@@ -112,6 +141,24 @@ def check_registrant(
         raise InvalidRegistration(f"From 1 to {MAX_PLACES} places.", "places")
     if is_guest and not event.details.public:
         raise InvalidRegistration("This event is for participants only: guests cannot register.", "guest")
+
+
+@dataclass(frozen=True)
+class PlaceHeld:
+    """A person's place at an event, on ``registration``, as its participant or its mentor."""
+
+    person_id: uuid.UUID
+    held_as: str  # participant | mentor
+    registration: Registration
+
+
+def check_places_free(person_id: uuid.UUID | None, mentor_id: uuid.UUID | None, held: Iterable[PlaceHeld]) -> None:
+    """Refuse a booking that names someone who already holds a place at the event, in either role."""
+    held = list(held)
+    for asked_as, person in (("participant", person_id), ("mentor", mentor_id)):
+        for place in held:
+            if person is not None and place.person_id == person:
+                raise AlreadyRegistered(place.registration, person_id=person, held_as=place.held_as, asked_as=asked_as)
 
 
 def check_open(event: ArtEvent, now: datetime) -> None:

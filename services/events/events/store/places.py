@@ -1,8 +1,10 @@
 """Guests, registrations and attendance: rows to domain objects and back.
 
 A partial unique index refuses a second active registration of one person or guest for one
-event, whatever the code above it does; the waiting list's order and positions are counted by
-the database.
+event, and ``places_held`` (one row per person per event, kept with the registrations here)
+refuses a person a second place whether they would hold it as the participant or as the mentor
+booked with one, whatever the code above it does; the waiting list's order and positions are
+counted by the database.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from sqlalchemy.engine import Connection
 
 from events.domain.attendance import Attendance
 from events.domain.guests import Guest
-from events.domain.registration import ACTIVE, Registration, Status
+from events.domain.registration import ACTIVE, PlaceHeld, Registration, Status
 from events.store._query import one
 from events.store.tables import (
     attendance,
     events,
     guests,
     participants,
+    places_held,
     registrations,
 )
 from peerlink.db import insert_for
@@ -126,12 +129,44 @@ def add_registration(
             **_registration_values(registration),
         )
     )
+    held = [
+        {"event_id": registration.event_id, "person_id": person, "registration_id": registration.id, "held_as": role}
+        for person, role in _people_on(registration)
+    ]
+    if held:  # a guest's registration names nobody by person id
+        conn.execute(places_held.insert(), held)
 
 
 def save_registration(conn: Connection, registration: Registration) -> None:
+    """Save it; a place it no longer gives someone (cancelled, or their id erased) is let go.
+    A place is only ever taken by :func:`add_registration`, never here."""
     conn.execute(
         registrations.update().where(registrations.c.id == registration.id).values(**_registration_values(registration))
     )
+    still = [person for person, _ in _people_on(registration)] if registration.is_active else []
+    conn.execute(
+        places_held.delete().where(
+            places_held.c.registration_id == registration.id, places_held.c.person_id.not_in(still)
+        )
+    )
+
+
+def _people_on(registration: Registration) -> list[tuple[uuid.UUID, str]]:
+    named = ((registration.person_id, "participant"), (registration.mentor_id, "mentor"))
+    return [(person, role) for person, role in named if person is not None]
+
+
+def places_held_by(conn: Connection, event_id: uuid.UUID, people: Iterable[uuid.UUID | None]) -> list[PlaceHeld]:
+    """The places these people already hold at the event, as participants or as mentors."""
+    wanted = [p for p in people if p is not None]
+    if not wanted:
+        return []
+    rows = conn.execute(
+        sa.select(places_held.c.person_id.label("holder"), places_held.c.held_as, registrations)
+        .join(registrations, registrations.c.id == places_held.c.registration_id)
+        .where(places_held.c.event_id == event_id, places_held.c.person_id.in_(wanted))
+    )
+    return [PlaceHeld(row.holder, row.held_as, _registration(row)) for row in rows]
 
 
 def _registration_values(registration: Registration) -> dict[str, Any]:

@@ -153,6 +153,19 @@ registrations = sa.Table(
     sa.CheckConstraint("person_id IS NULL OR guest_id IS NULL", name="one_registrant"),
 )
 
+# Who holds a place at an event: a row per person named on an active registration, as its
+# participant or as the mentor booked with them. Its primary key refuses anyone a second place
+# at one event in either role (a mentor booked with two mentees, or with a mentee and again on
+# their own), which no unique index on ``registrations`` can, its two columns being separate.
+places_held = sa.Table(
+    "places_held",
+    metadata,
+    sa.Column("event_id", sa.Uuid, sa.ForeignKey("art_events.id"), primary_key=True),
+    sa.Column("person_id", sa.Uuid, primary_key=True),
+    sa.Column("registration_id", sa.Uuid, sa.ForeignKey("registrations.id"), nullable=False, index=True),
+    sa.Column("held_as", sa.String(12), nullable=False),  # participant | mentor
+)
+
 attendance = sa.Table(
     "attendance",
     metadata,

@@ -699,10 +699,12 @@ def erase_guest(tx: Transaction, guest_id: uuid.UUID, *, now: datetime) -> Guest
     registrations are cancelled, and an empty ``guest-contact.recorded`` tells notifications to
     forget them too. Their past registrations stay, as counts."""
     conn = tx.connection
-    store.schedule.lock_events(conn, [r.event_id for r in store.places.registrations_of(conn, guest_id=guest_id)])
+    # The guest's row before their events' rows, the order in which registering them locks the
+    # two (their row, then the event's): the opposite order could deadlock with a registration.
     guest = store.places.get_guest(conn, guest_id, for_update=True)
     if guest is None:
         raise NotFound(f"No guest {guest_id}.")
+    store.schedule.lock_events(conn, [r.event_id for r in store.places.registrations_of(conn, guest_id=guest_id)])
     erased = guest_rules.erase(guest, now)
     touched = set()
     for registration in store.places.registrations_of(conn, guest_id=guest_id):

@@ -4,13 +4,15 @@ database per phase (removed afterwards, so nothing outlives a run), and its resu
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
+import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
@@ -21,6 +23,40 @@ from peerlink.testing import LOCAL_AMQP, LOCAL_POSTGRES
 AMQP_URL = os.environ.get("PEERLINK_TEST_AMQP_URL", LOCAL_AMQP)
 POSTGRES_URL = os.environ.get("PEERLINK_TEST_DATABASE_URL", LOCAL_POSTGRES)
 RESULTS = Path("bench-results")
+
+
+def is_loopback(url: str) -> bool:
+    """Whether every host ``url`` names is this machine's loopback (127.0.0.0/8, ::1, localhost).
+    A SQLite file is local; a URL without a host is a local socket, unless its query names one
+    (libpq's ``?host=``)."""
+    parts = urlsplit(url)
+    if parts.scheme.startswith("sqlite"):
+        return True
+    hosts = [parts.hostname or ""] + [h for value in parse_qs(parts.query).get("host", []) for h in value.split(",")]
+    return all(_loopback_host(host) for host in hosts)
+
+
+def _loopback_host(host: str) -> bool:
+    if host in ("", "localhost") or host.startswith("/"):  # no host or a socket directory: this machine
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost could resolve anywhere
+
+
+def loopback_only(urls: Mapping[str, str]) -> None:
+    """Refuse to run (exit with the reason) when a server URL (``{what: url}``) is not on the
+    loopback: a load generator puts its load on 127.0.0.1 only, never on a shared or production
+    server that a stray environment variable pointed at."""
+    elsewhere = {what: url for what, url in urls.items() if not is_loopback(url)}
+    if elsewhere:
+        named = ", ".join(f"{what}={_without_password(url)}" for what, url in elsewhere.items())
+        raise SystemExit(f"refused: the load goes to 127.0.0.1 only, and these are elsewhere: {named}")
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 @contextlib.contextmanager

@@ -36,6 +36,10 @@ report says how much, in real days. On 2 cores running all 26 processes the day 
 20x day in 90 s (~100 requests/s) is above what they serve (~50-70/s), so it takes ~200 s, and
 the report says how late each task started.
 
+Loopback only: it refuses to start (exit 1, saying which) when the broker, its management API,
+the database (``PEERLINK_TEST_AMQP_URL``, ``PEERLINK_TEST_DATABASE_URL``) or any URL a process is
+given (broker, database, SMTP) is not on 127.0.0.1, ::1 or localhost.
+
 The whole run takes about four minutes (the day itself about 200 s on 2 cores); it holds the
 servers lock shared, as a test does, so that no other session restarts RabbitMQ or PostgreSQL
 under it.
@@ -74,7 +78,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from _benchkit import AMQP_URL, throwaway_database, throwaway_vhost, write_results
+from _benchkit import AMQP_URL, POSTGRES_URL, loopback_only, throwaway_database, throwaway_vhost, write_results
 
 from events.app import DEFINITION as EVENTS
 from events.handlers import subscriptions as events_subscriptions
@@ -436,6 +440,8 @@ def started_network(tmp: Path) -> Any:
 
 
 def start(net: Network, tmp: Path, label: str, service: str, env: dict[str, str]) -> None:
+    # Every server a process is pointed at (broker, database, SMTP, SMS provider) is on the loopback.
+    loopback_only({f"{label}: {name}": url for name, url in env.items() if name.endswith("_URL") and "://" in url})
     for command in ("serve", "work"):
         args = [f"peerlink-{service}", command] + (["--threads", str(SERVE_THREADS)] if command == "serve" else [])
         log = tmp / f"{label.replace(' ', '-')}-{command}.log"
@@ -830,6 +836,14 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=300.0, help="no task is begun after this (300 s)")
     parser.add_argument("--clients", type=int, default=CLIENTS, help=f"concurrent client threads ({CLIENTS})")
     options = parser.parse_args()
+    # Before anything is touched (the servers lock included): the load goes to 127.0.0.1 only.
+    loopback_only(
+        {
+            "PEERLINK_TEST_AMQP_URL": AMQP_URL,
+            "PEERLINK_TEST_DATABASE_URL": POSTGRES_URL,
+            "RabbitMQ's management API": ManagementApi.for_amqp_url(AMQP_URL).url,
+        }
+    )
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     # Held shared, as a test holds it: no other session's test restarts a server under the load.

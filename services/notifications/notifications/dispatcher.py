@@ -1,6 +1,6 @@
 """Sends the messages owed on one channel, once each as far as our side can tell.
 
-A batch of due deliveries is claimed (a lease, so a second sender leaves them alone), each is
+A small batch of due deliveries is claimed (a lease, so a second sender leaves them alone), each is
 decided by the rules (:mod:`notifications.domain.policy`) with the world as it is now, and
 what is not to be sent now is settled together: skipped with the reason, put off (quiet hours,
 a missing Welsh template, details not yet known) or folded into a coordinator's digest. The
@@ -9,6 +9,11 @@ rest are rendered, sent and settled one by one, each with its ``notification.sen
 back with a growing delay; a permanent one, or the last attempt, marks it failed, and a person
 reached on no channel gets their mentor (or the coordinators) asked to phone. A provider that
 says "too many" pauses the whole channel for as long as it asks, counting no attempt.
+
+Several senders may work on one database (several ``work`` processes). A delivery's lease is
+renewed just before it is sent, for longer than one send can take, and every outcome is written
+only while the lease is still ours (``store.renew``, ``store.settle``): a sender whose claim ran
+out during a slow batch finds another has taken the rest, and neither sends nor overwrites them.
 
 A crash after the provider accepted a message but before we recorded it resends it once the
 claim expires (an email with the same Message-ID); recording is retried in place to make that
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import sqlalchemy as sa
@@ -63,9 +68,29 @@ LATENCY = Histogram(
 
 IDLE_AFTER = 5.0  # seconds without sending before a kept connection is let go
 
+# How long a claim holds, and how long each renewal before a send holds: comfortably longer than
+# one send can take. SMTP waits at most 15 s for each exchange; a send on a fresh connection
+# (connect, greeting, EHLO, STARTTLS and its handshake, EHLO again, AUTH, MAIL, RCPT, DATA, the
+# message) is about a dozen of them, once more if a kept connection had closed: under 4 minutes
+# however slow the server. A text is one HTTP request with 10 s timeouts: under a minute. The cost
+# of a long lease: a sender that dies holding deliveries delays them by up to this long.
+CLAIM_FOR = timedelta(minutes=10)
+# Deliveries claimed at once, for each sending lane: enough to keep a lane busy between rounds,
+# few enough that a slow provider does not hold many more than it is working on.
+PER_LANE = 12
+
+
+_T = TypeVar("_T")
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _lost(row: Any, what: str) -> None:
+    """A delivery that stopped being ours while we held it: another sender took it once our claim
+    ran out, or it was skipped meanwhile (the person erased, the event cancelled)."""
+    log.info("a delivery was no longer ours", extra={"delivery": str(row.id), "what": what})
 
 
 @dataclass(frozen=True)
@@ -85,6 +110,11 @@ class _Plan:
     segments: int | None = None
     encoding: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    lease: datetime | None = None  # our claim on the row, as it is in the database
+
+    def __post_init__(self) -> None:
+        if self.lease is None:
+            self.lease = self.row.claimed_until  # as claimed
 
 
 class Dispatcher:
@@ -99,8 +129,8 @@ class Dispatcher:
         rules: Rules,
         retry_delays: tuple[timedelta, ...],
         poll: float = 1.0,
-        claim_for: timedelta = timedelta(minutes=2),
-        batch: int = 50,
+        claim_for: timedelta = CLAIM_FOR,
+        batch: int | None = None,
         senders: int = 1,
         clock: Callable[[], datetime] = _utcnow,
     ):
@@ -113,7 +143,7 @@ class Dispatcher:
         self.retry_delays = retry_delays
         self.poll = poll
         self.claim_for = claim_for
-        self.batch = batch
+        self.batch = batch or senders * PER_LANE
         self.senders = senders
         self.clock = clock
         self.producer = Producer(site, "notifications")
@@ -320,38 +350,52 @@ class Dispatcher:
     # Settling what does not go now ------------------------------------------------------
 
     def _apply(self, conn: Connection, plan: _Plan, now: datetime) -> None:
-        row, decision = plan.row, plan.decision
+        row, decision, lease = plan.row, plan.decision, plan.lease
+        assert lease is not None
         attempts = row.attempts + (1 if plan.extra.get("attempted") else 0)
         if isinstance(decision, Defer):
-            store.settle(
+            settled = store.settle(
                 conn,
                 row.id,
+                lease,
                 due_at=decision.until,
                 reason=decision.reason,
                 last_error=decision.detail,
                 attempts=attempts,
             )
         elif isinstance(decision, IntoDigest):
-            store.settle(conn, row.id, status=store.DIGESTED, reason=None, last_error=None, settled_at=now)
+            settled = store.settle(
+                conn, row.id, lease, status=store.DIGESTED, reason=None, last_error=None, settled_at=now
+            )
         elif isinstance(decision, Skip):
-            SKIPPED.labels(row.channel, decision.reason).inc()
-            self._final(conn, row, now, status=store.SKIPPED, reason=decision.reason, last_error=decision.detail)
+            settled = self._final(
+                conn, row, lease, now, status=store.SKIPPED, reason=decision.reason, last_error=decision.detail
+            )
+            if settled:
+                SKIPPED.labels(row.channel, decision.reason).inc()
         elif isinstance(decision, Fail):
-            self._final(
+            settled = self._final(
                 conn,
                 row,
+                lease,
                 now,
                 status=store.FAILED,
                 reason=decision.reason,
                 last_error=decision.detail,
                 attempts=attempts,
             )
+        else:  # Go is sent, never settled here
+            raise AssertionError(f"not a decision to settle: {decision!r}")
+        if not settled:
+            _lost(row, "its outcome was not recorded")
 
-    def _final(self, conn: Connection, row: Any, now: datetime, **values: Any) -> None:
-        """Settle a delivery for good; if it failed, say so; if nobody was reached, ask for a call."""
+    def _final(self, conn: Connection, row: Any, lease: datetime, now: datetime, **values: Any) -> bool:
+        """Settle a delivery for good; if it failed, say so; if nobody was reached, ask for a call.
+        False, and nothing done, if the delivery is no longer ours."""
         asks = row.audience == "person" and row.kind not in commands.NOT_PHONED_ABOUT
         siblings = store.lock_message(conn, row) if asks else []  # before our own row: see lock_message
-        store.settle(conn, row.id, settled_at=now, **values)
+        if not store.settle(conn, row.id, lease, settled_at=now, **values):
+            return False
         if values["status"] == store.FAILED:
             FAILED.labels(row.channel, row.kind, values["reason"]).inc()
             log.warning("message failed", extra={"delivery": str(row.id), "kind": row.kind, "reason": values["reason"]})
@@ -368,6 +412,7 @@ class Dispatcher:
         if asks:
             now_settled = [_Settled(values["status"], values["reason"]) if s.id == row.id else s for s in siblings]
             commands.ask_to_phone_if_unreached(conn, row, now_settled, now)
+        return True
 
     def _emit(
         self,
@@ -400,17 +445,24 @@ class Dispatcher:
     # Sending --------------------------------------------------------------------------
 
     def _send(self, plan: _Plan) -> None:
-        row, outgoing = plan.row, plan.outgoing
-        assert outgoing is not None
+        row, outgoing, claimed = plan.row, plan.outgoing, plan.lease
+        assert outgoing is not None and claimed is not None
         now = self.clock()
         if self.paused_until and now < self.paused_until:
             until = self.paused_until
             self._settle(
                 lambda conn: store.settle(
-                    conn, row.id, due_at=until, reason=policy.RATE_LIMITED, last_error="the channel is paused"
+                    conn, row.id, claimed, due_at=until, reason=policy.RATE_LIMITED, last_error="the channel is paused"
                 )
             )
             return
+        # Held afresh for as long as a send can take: what waited in this batch for its turn may
+        # have outlived its claim and been taken by another sender, or been skipped meanwhile.
+        lease = now + self.claim_for
+        if not self._settle(lambda conn: store.renew(conn, row.id, claimed, lease)):
+            _lost(row, "not sent")
+            return
+        plan.lease = lease
         attempts = row.attempts + 1
         try:
             receipt = self._transport().send(outgoing)
@@ -422,48 +474,56 @@ class Dispatcher:
             )
             said = str(exc)
             self._settle(
-                lambda conn: store.settle(conn, row.id, due_at=until, reason=policy.RATE_LIMITED, last_error=said)
+                lambda conn: store.settle(
+                    conn, row.id, lease, due_at=until, reason=policy.RATE_LIMITED, last_error=said
+                )
             )
             return
         except PermanentFailure as exc:
             reason, said = exc.reason, str(exc)
-            self._settle(
+            if not self._settle(
                 lambda conn: self._final(
-                    conn, row, now, status=store.FAILED, reason=reason, last_error=said, attempts=attempts
+                    conn, row, lease, now, status=store.FAILED, reason=reason, last_error=said, attempts=attempts
                 )
-            )
+            ):
+                _lost(row, "its failure was not recorded")
             return
         except Exception as exc:  # noqa: BLE001 - a provider hiccup or a bug: retried, never dropped
             error = str(exc) if isinstance(exc, TransientFailure) else f"{type(exc).__name__}: {exc}"
             log.warning("message not sent; will retry", extra={"delivery": str(row.id), "error": error})
             decision = policy.retry_or_give_up(attempts, self.retry_delays, now, error)
-            self._settle(lambda conn: self._apply(conn, _Plan(row, decision, extra={"attempted": True}), now))
+            self._settle(
+                lambda conn: self._apply(conn, _Plan(row, decision, extra={"attempted": True}, lease=lease), now)
+            )
             return
         sent_at = self.clock()
         joined = ",".join(outgoing.languages)
 
-        def record(conn: Connection) -> None:
-            store.settle(
+        def record(conn: Connection) -> bool:
+            if not store.settle_sent(
                 conn,
                 row.id,
-                status=store.SENT,
-                reason=None,
+                lease,
+                subject=outgoing.subject or None,
+                body=outgoing.body,
                 attempts=attempts,
                 sent_at=sent_at,
                 settled_at=sent_at,
-                subject=outgoing.subject or None,
-                body=outgoing.body,
                 languages=joined,
                 segments=plan.segments,
                 provider=receipt.provider,
                 provider_ref=receipt.reference,
                 last_error=None,
-            )
+            ):
+                return False
             self._emit(conn, NOTIFICATION_SENT, row, {"sent_at": sent_at}, attempts, outgoing.languages, plan.segments)
             if len(outgoing.languages) == 2:
                 store.record_language_decision(conn, row, joined, sent_at)
+            return True
 
-        self._settle(record)
+        if not self._settle(record):
+            # Only if a send outlasted the lease (CLAIM_FOR): another sender may send it too.
+            log.error("a message was sent after its claim had run out", extra={"delivery": str(row.id)})
         log.debug(
             "sent", extra={"delivery": str(row.id), "kind": row.kind, "channel": row.channel, "attempts": attempts}
         )
@@ -475,16 +535,16 @@ class Dispatcher:
             # A compliance record (also kept in language_decisions): the preference was unknown.
             log.info("sent in Welsh and English, Welsh first", extra={"delivery": str(row.id), "kind": row.kind})
 
-    def _settle(self, record: Callable[[Connection], Any]) -> None:
-        """Record an outcome; if the database is away, keep trying: a message the provider took
-        and we failed to record would be sent again when the claim expires."""
+    def _settle(self, record: Callable[[Connection], _T]) -> _T:
+        """Record an outcome (and return what ``record`` says); if the database is away, keep
+        trying: a message the provider took and we failed to record would be sent again when the
+        claim expires."""
         backoff = Backoff(maximum=10.0)
         while True:
             writer = self._writer()
             try:
                 with writer.begin():
-                    record(writer)
-                return
+                    return record(writer)
             except sa.exc.SQLAlchemyError as exc:
                 if writer.invalidated or is_connection_failure(exc):
                     with contextlib.suppress(sa.exc.SQLAlchemyError):

@@ -442,9 +442,16 @@ def owe(conn: Connection, *, channels: Sequence[str], now: datetime, **message: 
     return owe_all(conn, [Owed(channels=tuple(channels), **message)], now)
 
 
+# Claims. A sender holds a delivery by its lease: ``claimed_until`` as it set it. It renews the
+# lease just before sending and writes an outcome only while ``claimed_until`` is still that
+# value, so a sender whose claim ran out (and was taken by another) neither sends nor overwrites.
+# A later claim's lease is always later than the one it replaces (it is made only once that one
+# has passed), so two claims never share a value.
+
+
 def claim_due(conn: Connection, channel: str, now: datetime, until: datetime, limit: int) -> list[Any]:
     """Take up to ``limit`` due deliveries of ``channel`` for sending (a lease, so that a second
-    sender leaves them alone) and return them as they are now."""
+    sender leaves them alone) and return them as they are now (``claimed_until`` is the lease)."""
     due = sa.and_(
         deliveries.c.status == PENDING,
         deliveries.c.channel == channel,
@@ -463,8 +470,68 @@ def claim_due(conn: Connection, channel: str, now: datetime, until: datetime, li
     return sorted(rows, key=lambda row: (row.due_at, str(row.id)))
 
 
-def settle(conn: Connection, delivery_id: uuid.UUID, **values: Any) -> None:
-    conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(claimed_until=None, **values))
+def renew(conn: Connection, delivery_id: uuid.UUID, lease: datetime, until: datetime) -> bool:
+    """Hold a delivery ``until`` a later time, just before sending it; False if it is no longer
+    ours to send (the claim ran out and another sender took it, or it was skipped meanwhile: the
+    person erased, the event cancelled)."""
+    result = conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id == delivery_id, deliveries.c.claimed_until == lease, deliveries.c.status == PENDING)
+        .values(claimed_until=until)
+    )
+    return result.rowcount == 1
+
+
+def settle(conn: Connection, delivery_id: uuid.UUID, lease: datetime, **values: Any) -> bool:
+    """Record what became of a delivery we hold (not sent: put off, skipped, failed); False, and
+    nothing written, if we no longer hold it."""
+    result = conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id == delivery_id, deliveries.c.claimed_until == lease, deliveries.c.status == PENDING)
+        .values(claimed_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+def settle_sent(
+    conn: Connection, delivery_id: uuid.UUID, lease: datetime, *, subject: str | None, body: str, **values: Any
+) -> bool:
+    """Record a message the provider accepted; False, and nothing written, if another sender had
+    taken it meanwhile (our claim ran out mid-send). A delivery skipped while it was being sent
+    (``skip_pending`` leaves the claim in place) is recorded as sent, for it went; but what it
+    said is not kept if it names someone erased meanwhile."""
+    result = conn.execute(
+        deliveries.update()
+        .where(
+            deliveries.c.id == delivery_id,
+            deliveries.c.claimed_until == lease,
+            deliveries.c.status.in_([PENDING, SKIPPED]),
+        )
+        .values(claimed_until=None, status=SENT, reason=None, subject=subject, body=body, **values)
+    )
+    if result.rowcount != 1:
+        return False
+    # A second statement, so that it sees an erasure that committed while the first waited for
+    # the row (on PostgreSQL a statement's subqueries see only what had committed when it began).
+    _forget_what_names_the_erased(conn, delivery_id)
+    return True
+
+
+def _forget_what_names_the_erased(conn: Connection, delivery_id: uuid.UUID) -> None:
+    """The subject and body of a delivery that is to, or names, an erased person (as ``erase``
+    would have cleared them, had they been written before it)."""
+    erased = recipients.c.erased_at.isnot(None)
+    items = deliveries.alias("items")
+    names_the_erased = sa.or_(
+        sa.exists().where(recipients.c.recipient_id == deliveries.c.recipient_id, erased),
+        sa.exists().where(recipients.c.recipient_id == deliveries.c.about_id, erased),
+        sa.exists().where(items.c.digest_id == deliveries.c.id, recipients.c.recipient_id == items.c.about_id, erased),
+    )
+    conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id == delivery_id, names_the_erased)
+        .values(subject=None, body=None, last_error=None)
+    )
 
 
 def get_delivery(conn: Connection, delivery_id: uuid.UUID) -> Any | None:
@@ -489,11 +556,13 @@ def lock_message(conn: Connection, row: Any) -> list[Any]:
 
 
 def skip_pending(conn: Connection, where: Sequence[Any], *, reason: str, detail: str, now: datetime) -> int:
-    """Owed deliveries that are no longer true (a cancelled event, an erased person)."""
+    """Owed deliveries that are no longer true (a cancelled event, an erased person). A claim is
+    left as it is: a sender holding one of these no longer sends it (``renew``), and if it was
+    already sending, records that it went (``settle_sent``)."""
     result = conn.execute(
         deliveries.update()
         .where(deliveries.c.status == PENDING, *where)
-        .values(status=SKIPPED, reason=reason, last_error=detail, claimed_until=None, settled_at=now)
+        .values(status=SKIPPED, reason=reason, last_error=detail, settled_at=now)
     )
     return int(result.rowcount or 0)
 

@@ -8,6 +8,9 @@ import logging
 from notifications.channels import Outgoing, Receipt
 
 log = logging.getLogger("notifications.outbox.log")
+# The log is where these messages go: written whatever the service's level (PEERLINK_LOG_LEVEL),
+# or a message recorded as sent would be nowhere.
+log.setLevel(logging.INFO)
 
 
 class LogTransport:

@@ -153,7 +153,9 @@ def change_event(tx: Transaction, event_id: uuid.UUID, updates: dict[str, Any], 
 
 def cancel_event(tx: Transaction, event_id: uuid.UUID, *, reason: str, now: datetime) -> ArtEvent:
     """Cancel the event and every registration it had (``event-cancelled``), so that reminders
-    go with them; the event's own message comes first."""
+    go with them; the event's own message comes first. Its open auction lots are withdrawn (no
+    bid on them can win now; their artworks stay for sale). Lots are not on the wire and
+    withdrawing one moves no money, so nothing more is said."""
     event = _event(tx, event_id, lock=True)
     cancelled = schedule.cancel(event, reason=reason, now=now)
     store.schedule.save_event(tx.connection, cancelled)
@@ -163,6 +165,8 @@ def cancel_event(tx: Transaction, event_id: uuid.UUID, *, reason: str, now: date
         gone = booking.cancel(registration, reason="event-cancelled", now=now)
         store.places.save_registration(tx.connection, gone)
         _say(tx, REGISTRATION_CANCELLED, gone, wire.registration_cancelled(gone, cancelled))
+    for lot in store.ledger.open_lots_of_event(tx.connection, event_id):  # event, then lot: as add_lot
+        store.ledger.save_lot(tx.connection, selling.withdraw(lot, now))
     return _event(tx, event_id)
 
 
@@ -599,8 +603,11 @@ def place_bid(
                 raise IdempotencyConflict("This Idempotency-Key was used for a different request.")
             return found[0], True
     lot = _lot(tx, event_id, lot_id)
+    # Read after taking the lot's lock: a cancellation of the event has either withdrawn the lot
+    # and committed (seen here) or will withdraw it after this bid, as the bid came first.
+    event = _event(tx, event_id)
     bid = selling.place_bid(
-        lot, store.ledger.highest_bid(tx.connection, lot_id), amount_pence=amount_pence, paddle=paddle, now=now
+        event, lot, store.ledger.highest_bid(tx.connection, lot_id), amount_pence=amount_pence, paddle=paddle, now=now
     )
     store.ledger.add_bid(tx.connection, bid, idempotency=idempotency)
     return bid, False
@@ -682,7 +689,7 @@ def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime) -> Era
     open_lots = store.ledger.open_lots_of_artworks(conn, store.ledger.artwork_ids_of_artist(conn, person_id))
     works = store.ledger.artworks_of_artist(conn, person_id)
     for lot in open_lots:
-        store.ledger.save_lot(conn, replace(lot, status=LotStatus.WITHDRAWN, closed_at=now))
+        store.ledger.save_lot(conn, selling.withdraw(lot, now))
     for artwork in works:
         store.ledger.save_artwork(conn, selling.erase_artist(artwork))
     store.places.forget_consent(conn, person_id)

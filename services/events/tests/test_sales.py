@@ -134,6 +134,41 @@ def test_a_lot_under_its_reserve_is_unsold_and_the_work_may_be_offered_again(api
     ]["pointer"] == ("/kind")
 
 
+def test_cancelling_an_auction_withdraws_its_open_lots_and_bids_stop_when_it_ends(
+    api, group, auction, make_event, at_start, emitted
+):
+    sold_first, offered = artwork(api, group, title="Sold first"), artwork(api, group, title="Offered")
+    lots = f"/events/{auction['id']}/lots"
+    early = api.post(lots, {"artwork_id": sold_first["id"]}, expect=201).get_json()
+    api.post(f"{lots}/{early['id']}/bids", {"amount_pence": 5_000, "paddle": "1"}, expect=201)
+    api.post(f"{lots}/{early['id']}/close", expect=200)
+    lot = api.post(lots, {"artwork_id": offered["id"]}, expect=201).get_json()
+    api.post(f"{lots}/{lot['id']}/bids", {"amount_pence": 2_000, "paddle": "4"}, expect=201)
+    api.post(f"/events/{auction['id']}/cancel", {"reason": "weather"}, expect=200)
+    # The open lot is withdrawn: no bid, no close, no sale; the closed one and its sale stand.
+    assert {item["id"]: item["status"] for item in api.get(lots, expect=200).get_json()} == {
+        early["id"]: "sold",
+        lot["id"]: "withdrawn",
+    }
+    refused = api.post(f"{lots}/{lot['id']}/bids", {"amount_pence": 3_000, "paddle": "4"}, expect=409).get_json()
+    assert "cancelled" in refused["detail"]
+    assert "withdrawn" in api.post(f"{lots}/{lot['id']}/close", expect=409).get_json()["detail"]
+    assert [e["data"]["artwork_id"] for e in emitted("peerlink.sale.recorded.v1")] == [sold_first["id"]]
+    # The work is for sale again, at another auction.
+    assert api.get(f"/artworks/{offered['id']}", expect=200).get_json()["status"] == "available"
+    later = make_event(kind="auction", public=True, capacity=None, title_en="Spring auction")
+    again = api.post(f"/events/{later['id']}/lots", {"artwork_id": offered["id"]}, expect=201).get_json()
+    # Bids are taken until the auction ends, then the lot can only be closed.
+    at_start(later, timedelta(hours=1))
+    api.post(f"/events/{later['id']}/lots/{again['id']}/bids", {"amount_pence": 1_000, "paddle": "2"}, expect=201)
+    at_start(later, timedelta(hours=2))  # the auction's end
+    ended = api.post(f"/events/{later['id']}/lots/{again['id']}/bids", {"amount_pence": 1_500, "paddle": "3"})
+    assert ended.status_code == 409 and "ended" in ended.get_json()["detail"]
+    api.post(f"/events/{later['id']}/lots", {"artwork_id": sold_first["id"]}, expect=409)
+    closed = api.post(f"/events/{later['id']}/lots/{again['id']}/close", expect=200).get_json()
+    assert (closed["lot"]["status"], closed["sale"]["amount_pence"]) == ("sold", 1_000)
+
+
 def test_totals_per_event_and_per_group_add_up_in_pence(api, group, make_group, make_event):
     summer = make_event(kind="exhibition", public=True, title_en="Summer show")
     day = (datetime.fromisoformat(summer["starts_at"]) + timedelta(days=1)).date()

@@ -95,7 +95,9 @@ class Lots(MethodView):
     @requires(*MANAGERS)
     @blueprint.arguments(schemas.LotIn)
     @blueprint.response(201, schemas.LotOut)
-    @blueprint.alt_response(409, description="The artwork is sold, withdrawn or already in an open lot")
+    @blueprint.alt_response(
+        409, description="The artwork is sold, withdrawn or already in an open lot; the auction was cancelled or ended"
+    )
     def post(self, body: dict[str, Any], event_id: uuid.UUID) -> dict[str, Any]:
         """Put an artwork up for auction as the event's next lot, with a reserve and an opening bid."""
         moment = now()
@@ -126,10 +128,11 @@ class Bids(MethodView):
     @requires(*MANAGERS)
     @blueprint.arguments(schemas.BidIn)
     @blueprint.response(201, schemas.BidOut)
-    @blueprint.alt_response(409, description="The lot is closed")
+    @blueprint.alt_response(409, description="The lot is closed, or the auction was cancelled or has ended")
     @blueprint.doc(parameters=[IDEMPOTENCY_DOC])
     def post(self, body: dict[str, Any], event_id: uuid.UUID, lot_id: uuid.UUID) -> Any:
-        """A bid, higher than every bid so far (and at least the opening bid), by paddle number."""
+        """A bid, higher than every bid so far (and at least the opening bid), by paddle number,
+        until the auction ends (a cancelled auction's lots are withdrawn)."""
         key = idempotency_key()
         moment = now()
         bid, replayed = in_transaction(
@@ -150,7 +153,7 @@ class Bids(MethodView):
 @blueprint.route("/lots/<uuid:lot_id>/close", methods=["POST"])
 @requires(*MANAGERS)
 @blueprint.response(200, schemas.CloseLotOut)
-@blueprint.alt_response(409, description="Already closed")
+@blueprint.alt_response(409, description="Already closed (sold, unsold, or withdrawn with its cancelled event)")
 def close_lot(event_id: uuid.UUID, lot_id: uuid.UUID) -> dict[str, Any]:
     """Close bidding: the highest bid at or over the reserve buys the artwork (a sale and its
     `sale.recorded`); below the reserve the lot is unsold and the artwork stays for sale."""

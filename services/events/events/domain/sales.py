@@ -7,8 +7,9 @@ in integer pence split between the artist and the scheme.
   the nearest penny (a half penny to the artist) and the scheme has the rest, so the two always
   add up to the amount. A sale without an artwork (a donation, a raffle) is all the scheme's.
 - Cards are sold by quantity from a print run; the original artwork is sold once.
-- An auction lot takes bids, each higher than the last (silent: bidders are paddle numbers);
-  closing it sells the artwork to the highest bid if it meets the reserve.
+- An auction lot takes bids, each higher than the last (silent: bidders are paddle numbers),
+  until its event ends; closing it sells the artwork to the highest bid if it meets the
+  reserve. Cancelling the event withdraws its open lots: no bid there can win any more.
 """
 
 from __future__ import annotations
@@ -257,6 +258,14 @@ class Bid:
     placed_at: datetime
 
 
+def check_bidding_open(event: ArtEvent, now: datetime) -> None:
+    """Lots are offered and bid on until the auction ends; a cancelled one took its lots back."""
+    if event.is_cancelled:
+        raise SaleRefused("The event was cancelled: its lots were withdrawn.")
+    if now >= event.ends_at:
+        raise SaleRefused("The auction has ended: no more lots or bids (close the lots still open).")
+
+
 def new_lot(
     event: ArtEvent,
     artwork: Artwork,
@@ -267,8 +276,7 @@ def new_lot(
     open_lot_of_artwork: Lot | None,
     now: datetime,
 ) -> Lot:
-    if event.is_cancelled:
-        raise SaleRefused("The event was cancelled.")
+    check_bidding_open(event, now)
     if artwork.status is not ArtworkStatus.AVAILABLE:
         raise SaleRefused(f"The artwork is {artwork.status}.")
     if open_lot_of_artwork is not None:
@@ -278,7 +286,8 @@ def new_lot(
     return Lot(uuid.uuid4(), event.id, artwork.id, number, reserve_pence, opening_pence, LotStatus.OPEN, now)
 
 
-def place_bid(lot: Lot, highest: Bid | None, *, amount_pence: int, paddle: str, now: datetime) -> Bid:
+def place_bid(event: ArtEvent, lot: Lot, highest: Bid | None, *, amount_pence: int, paddle: str, now: datetime) -> Bid:
+    check_bidding_open(event, now)
     if lot.status is not LotStatus.OPEN:
         raise SaleRefused(f"Lot {lot.number} is closed ({lot.status}).")
     if lot.opening_pence is not None and amount_pence < lot.opening_pence:
@@ -286,6 +295,12 @@ def place_bid(lot: Lot, highest: Bid | None, *, amount_pence: int, paddle: str, 
     if highest is not None and amount_pence <= highest.amount_pence:
         raise InvalidSale(f"A bid must beat the highest so far ({highest.amount_pence} pence).", "amount_pence")
     return Bid(uuid.uuid4(), lot.id, amount_pence, paddle, now)
+
+
+def withdraw(lot: Lot, now: datetime) -> Lot:
+    """Take an open lot back unsold (its event was cancelled, its artist erased): no bid wins,
+    the artwork is as it was."""
+    return replace(lot, status=LotStatus.WITHDRAWN, closed_at=now)
 
 
 def close_lot(lot: Lot, highest: Bid | None, now: datetime) -> tuple[Lot, Bid | None]:

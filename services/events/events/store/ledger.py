@@ -143,6 +143,17 @@ def open_lot_of_artwork(conn: Connection, artwork_id: uuid.UUID) -> Lot | None:
     return _lot(row) if row else None
 
 
+def open_lots_of_event(conn: Connection, event_id: uuid.UUID) -> list[Lot]:
+    """The event's open lots, locked."""
+    rows = conn.execute(
+        sa.select(lots)
+        .where(lots.c.event_id == event_id, lots.c.status == LotStatus.OPEN.value)
+        .order_by(lots.c.id)
+        .with_for_update()
+    )
+    return [_lot(row) for row in rows]
+
+
 def open_lots_of_artworks(conn: Connection, artwork_ids: Sequence[uuid.UUID]) -> list[Lot]:
     """The open lots of these artworks, locked."""
     if not artwork_ids:

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -87,6 +87,14 @@ def test_the_worker_refuses_to_start_without_an_smtp_url_in_one_line(tmp_path):
             "PEERLINK_REMINDER_BEFORE: 'a day' is not a duration such as 500ms, 10s, 5m or 1h",
         ),
         (
+            {"PEERLINK_SEND_RETRY_DELAYS": "30s,2m,1m"},
+            "PEERLINK_SEND_RETRY_DELAYS: delays must grow, got '30s,2m,1m'",
+        ),
+        (
+            {"PEERLINK_SEND_RETRY_DELAYS": "1m,1m"},
+            "PEERLINK_SEND_RETRY_DELAYS: delays must grow, got '1m,1m'",
+        ),
+        (
             {"PEERLINK_TIMEZONE": "Mars/Olympus"},
             "PEERLINK_TIMEZONE: 'Mars/Olympus' is not a time zone such as Europe/London",
         ),
@@ -108,6 +116,21 @@ def test_a_malformed_setting_is_refused_in_one_line_naming_it(sqlite_url, settin
     with pytest.raises(ConfigError) as refused:
         DEFINITION.components(configured, create_engine(sqlite_url))
     assert str(refused.value) == line
+
+
+def test_unset_a_reminder_goes_24_hours_before_and_retries_wait_longer_each_time(sqlite_url):
+    configured = settings_for("notifications", database_url=sqlite_url, PEERLINK_SMTP_URL="log:")
+    engine = create_engine(sqlite_url)
+    components = DEFINITION.components(configured, engine)
+    engine.dispose()
+    assert components["scheduler"].reminder_before == timedelta(hours=24)
+    assert components["dispatcher:email"].retry_delays == (
+        timedelta(seconds=30),
+        timedelta(minutes=2),
+        timedelta(minutes=10),
+        timedelta(hours=1),
+        timedelta(hours=6),
+    )
 
 
 def test_with_log_urls_a_development_worker_has_every_component(sqlite_url):

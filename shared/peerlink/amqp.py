@@ -117,12 +117,14 @@ def headers_of(message: amqp.Message) -> dict[str, Any]:
     return dict(message.properties.get("application_headers") or {})
 
 
-def copy_to_queue(message: amqp.Message, queue: str, headers: dict[str, Any]) -> OutgoingMessage:
-    """A received message, as it is, sent straight to ``queue`` with ``headers`` (replacing its own)."""
+def copy_to_queue(message: amqp.Message, queue: str, headers: dict[str, Any], *, exchange: str) -> OutgoingMessage:
+    """A received message, as it is, sent to ``queue`` with ``headers`` (replacing its own) through
+    ``exchange``, a direct exchange that binds the queue by its name (a consumer's own: see
+    topology.ConsumerQueues.exchange)."""
     properties = message.properties
     body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
     return OutgoingMessage(
-        exchange="",  # the default exchange routes by queue name
+        exchange=exchange,
         routing_key=queue,
         body=body,
         message_id=str(properties.get("message_id") or ""),

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from peerlink.amqp import connect
-from peerlink.topology import declare_exchanges
+from peerlink.topology import create_shared_topology
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def setup_site(amqp_url: str, management: ManagementApi | None = None) -> str:
     management.ensure_vhost(vhost, user)
     connection = connect(amqp_url, name="peerlink-setup")
     try:
-        declare_exchanges(connection.channel())
+        create_shared_topology(connection.channel())
     finally:
         connection.release()
     return vhost

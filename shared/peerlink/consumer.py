@@ -8,8 +8,8 @@ For each batch of deliveries:
    handlers, record the events in the inbox, commit; a failing handler's writes are rolled
    back and the others' kept;
 3. republish failures to the retry queue of their attempt (TTL, then dead-lettered back) or,
-   after the last attempt, to the parking queue, with the reason in the headers; wait for
-   the broker's confirms;
+   after the last attempt, to the parking queue, with the reason in the headers, through the
+   consumer's own direct exchange; wait for the broker's confirms;
 4. only then ack the whole batch.
 
 A crash anywhere before 4 redelivers the batch, and the inbox makes that harmless. A
@@ -306,7 +306,7 @@ class Consumer:
         headers.setdefault(ORIGINAL_ROUTING_KEY, info.get("routing_key", ""))
         headers[CONSUMER] = self.name
         headers.update(extra_headers)
-        return copy_to_queue(delivery.message, queue, headers)
+        return copy_to_queue(delivery.message, queue, headers, exchange=self.queues.exchange)
 
     def _prune_now_and_then(self) -> None:
         if time.monotonic() - self._last_prune < 3600:

@@ -2,8 +2,9 @@
 
 Listing takes messages without acking them and then closes the channel, so the broker
 returns them all to the queue untouched. Replaying republishes a message to the consumer's
-inbox queue with its attempt count reset, waits for the broker's confirm, and only then
-acks the parked copy: a crash in between leaves a duplicate, never a loss.
+inbox queue (through the consumer's own exchange) with its attempt count reset, waits for the
+broker's confirm, and only then acks the parked copy: a crash in between leaves a duplicate,
+never a loss.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ def replay_parked(
         chosen = [m for m in taken if message_ids is None or m.properties.get("message_id") in message_ids]
         if not chosen:
             return []
+        # The exchange and its route to the inbox, should this run before an upgraded consumer
+        # has started once (a consumer of an earlier version published through the default one).
+        queues.declare_exchange(channel)
+        queues.bind(channel, [queues.inbox])
         publisher = ConfirmingPublisher(connection)
         results = publisher.publish([_back_to_inbox(m, queues) for m in chosen])
         for message, ok in zip(chosen, results, strict=True):
@@ -106,7 +111,7 @@ def _back_to_inbox(message: amqp.Message, queues: ConsumerQueues) -> OutgoingMes
     spent = (ATTEMPT, LAST_ERROR, PARKED_REASON, PARKED_AT, CONSUMER, "x-death")
     headers = {k: v for k, v in headers_of(message).items() if k not in spent}
     headers[REPLAYED] = True
-    return copy_to_queue(message, queues.inbox, headers)
+    return copy_to_queue(message, queues.inbox, headers, exchange=queues.exchange)
 
 
 def format_table(parked: list[ParkedMessage]) -> str:

@@ -1,14 +1,21 @@
-"""The broker topology every site declares, and the queues of one consumer.
+"""The broker topology every site has, and the queues of one consumer.
 
 Names are deterministic so that an operator reading the broker knows each queue's owner:
 ``<service>.inbox`` is what the service consumes, ``<service>.inbox.retry.<delay>`` hold
 failed messages for a while and dead-letter them back, ``<service>.inbox.parked`` keeps
-what gave up, with the reason in its headers.
+what gave up, with the reason in its headers. The consumer reaches these three through its
+own direct exchange, also named ``<service>.inbox``, never through the default exchange: a
+service's broker user may then write to its own queues and to no other service's.
+
+The shared exchanges belong to the broker's definitions (``deploy/rabbitmq/definitions.py``),
+and a service's user may not configure them (configure would let it delete them too). A
+service checks them with passive declares, which need no permission, and declares them only
+where they are missing: a development broker, whose ``guest`` may.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,13 +68,68 @@ EXCHANGE_ARGUMENTS: dict[str, dict[str, Any]] = {
 }
 
 
-def declare_exchanges(channel: amqp.Channel) -> None:
-    """The topic exchanges, and where what they cannot route is kept."""
+class MissingTopology(RuntimeError):
+    """Shared exchanges or queues are missing and this broker user may not create them."""
+
+
+def create_shared_topology(channel: amqp.Channel) -> None:
+    """The topic exchanges, and where what they cannot route is kept (as an operator, or guest)."""
     channel.exchange_declare(UNROUTED_EXCHANGE, "fanout", durable=True, auto_delete=False)
     channel.queue_declare(UNROUTED_QUEUE, durable=True, auto_delete=False, arguments=quorum_arguments())
     channel.queue_bind(UNROUTED_QUEUE, UNROUTED_EXCHANGE, "")
     for exchange, arguments in EXCHANGE_ARGUMENTS.items():
         channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False, arguments=arguments)
+
+
+def declare_exchanges(channel: amqp.Channel) -> None:
+    """Make sure the shared topology exists, creating it only where it is missing.
+
+    Works on channels of its own (a refused or failed declare closes its channel), so that
+    ``channel`` stays open for its caller.
+    """
+    connection = channel.connection
+    exchanges = [(UNROUTED_EXCHANGE, "fanout"), *((name, "topic") for name in EXCHANGE_ARGUMENTS)]
+    missing = absent(connection, exchanges=exchanges, queues=[UNROUTED_QUEUE])
+    if not missing:
+        return
+    fresh = connection.channel()
+    try:
+        create_shared_topology(fresh)
+    except amqp.exceptions.AccessRefused as exc:
+        raise MissingTopology(
+            f"the broker has no {', '.join(missing)} and this user may not create them: "
+            "import the broker's definitions (deploy/rabbitmq/definitions.py)"
+        ) from exc
+    _close(fresh)
+
+
+def absent(
+    connection: amqp.Connection, *, exchanges: Iterable[tuple[str, str]] = (), queues: Iterable[str] = ()
+) -> list[str]:
+    """Which of these exchanges (name, type) and queues the broker does not have.
+
+    A passive declare needs no permission on the resource, and changes nothing. A missing one
+    answers 404, which closes the channel: the checks after it run on a new one.
+    """
+    checks: list[tuple[str, Callable[[amqp.Channel], object]]] = [
+        (name, lambda ch, n=name, t=kind: ch.exchange_declare(n, t, passive=True)) for name, kind in exchanges
+    ]
+    checks += [(name, lambda ch, n=name: ch.queue_declare(n, passive=True)) for name in queues]
+    missing = []
+    channel = connection.channel()
+    for name, check in checks:
+        try:
+            check(channel)
+        except amqp.exceptions.NotFound:
+            missing.append(name)
+            channel = connection.channel()
+    _close(channel)
+    return missing
+
+
+def _close(channel: amqp.Channel) -> None:
+    if channel.is_open:
+        channel.close()
 
 
 def site_bindings(bindings: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -93,7 +155,7 @@ def format_delay(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class ConsumerQueues:
-    """The queues of one consumer, named after it."""
+    """The queues of one consumer, named after it, and the direct exchange that reaches them."""
 
     name: str
     retry_delays: Sequence[float]
@@ -101,6 +163,16 @@ class ConsumerQueues:
     @property
     def inbox(self) -> str:
         return f"{self.name}.inbox"
+
+    @property
+    def exchange(self) -> str:
+        """The consumer's own direct exchange: each of its queues is bound to it by its name.
+
+        Named like the inbox (exchanges and queues are named apart), so that the permissions a
+        service's user had before this exchange existed already cover it: an upgraded service
+        runs with the broker definitions of the version before, and then with the new ones.
+        """
+        return self.inbox
 
     @property
     def parked(self) -> str:
@@ -114,25 +186,50 @@ class ConsumerQueues:
     def max_attempts(self) -> int:
         return len(self.retry_delays) + 1
 
-    def declare(self, channel: amqp.Channel, bindings: Iterable[tuple[str, str]]) -> None:
-        declare_exchanges(channel)
-        channel.queue_declare(self.parked, durable=True, auto_delete=False, arguments=quorum_arguments())
-        channel.queue_declare(
-            self.inbox,
-            durable=True,
-            auto_delete=False,
-            arguments=quorum_arguments(
-                **{"x-delivery-limit": DELIVERY_LIMIT}, **at_least_once_dead_letter(self.parked)
+    @property
+    def queues(self) -> list[str]:
+        return [self.parked, self.inbox, *(self.retry(a) for a in range(1, self.max_attempts))]
+
+    def arguments(self, dead_letter_exchange: str | None = None) -> dict[str, dict[str, Any]]:
+        """Each queue's arguments, as this version creates them.
+
+        Queues dead-letter through the consumer's exchange. Those created before it existed
+        dead-letter through the default exchange (``dead_letter_exchange=""``) and keep doing so:
+        the broker refuses to redeclare a queue with other arguments, and checks no user's
+        permission when it dead-letters, so they work as they are.
+        """
+        via = self.exchange if dead_letter_exchange is None else dead_letter_exchange
+        found: dict[str, dict[str, Any]] = {
+            self.parked: quorum_arguments(),
+            self.inbox: quorum_arguments(
+                **{"x-delivery-limit": DELIVERY_LIMIT}, **at_least_once_dead_letter(self.parked, via)
             ),
-        )
+        }
+        for attempt, delay in enumerate(self.retry_delays, start=1):
+            found[self.retry(attempt)] = quorum_arguments(
+                **{"x-message-ttl": max(1, round(delay * 1000))}, **at_least_once_dead_letter(self.inbox, via)
+            )
+        return found
+
+    def declare(self, channel: amqp.Channel, bindings: Iterable[tuple[str, str]]) -> None:
+        """The shared exchanges checked, this consumer's exchange and queues, and their bindings.
+
+        A queue that exists is left as it is (checked passively): redeclaring it with other
+        arguments would be refused, and one created by an earlier version must keep working.
+        """
+        declare_exchanges(channel)
+        self.declare_exchange(channel)
+        arguments = self.arguments()
+        for queue in absent(channel.connection, queues=arguments):
+            channel.queue_declare(queue, durable=True, auto_delete=False, arguments=arguments[queue])
+        self.bind(channel, arguments)
         for exchange, routing_key in sorted(set(site_bindings(bindings))):
             channel.queue_bind(self.inbox, exchange, routing_key)
-        for attempt, delay in enumerate(self.retry_delays, start=1):
-            channel.queue_declare(
-                self.retry(attempt),
-                durable=True,
-                auto_delete=False,
-                arguments=quorum_arguments(
-                    **{"x-message-ttl": max(1, round(delay * 1000))}, **at_least_once_dead_letter(self.inbox)
-                ),
-            )
+
+    def declare_exchange(self, channel: amqp.Channel) -> None:
+        channel.exchange_declare(self.exchange, "direct", durable=True, auto_delete=False)
+
+    def bind(self, channel: amqp.Channel, queues: Iterable[str]) -> None:
+        """Route each of ``queues`` from the consumer's exchange by its own name."""
+        for queue in queues:
+            channel.queue_bind(queue, self.exchange, queue)

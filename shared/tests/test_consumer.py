@@ -1,6 +1,7 @@
 import itertools
 import json
 import time
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -261,3 +262,36 @@ def test_retry_and_parking_headers_name_the_attempt(sqlite_engine, amqp_url, rec
     assert "can never be handled" in headers[PARKED_REASON]
     assert headers["x-peerlink-routing-key"] == "ebbw-vale.referral.received"
     conn.release()
+
+
+def test_queues_an_earlier_version_made_are_kept_and_still_retry_and_park(
+    sqlite_engine, amqp_url, recorder, producer, effects
+):
+    """Queues made before each consumer had its own exchange dead-letter through the default
+    exchange, and the broker refuses to redeclare a queue with other arguments: the consumer
+    keeps them as they are, a failure still goes round a retry queue back into the inbox, and
+    what can never be handled is still parked."""
+    from peerlink.amqp import connect
+    from peerlink.broker_admin import ManagementApi, vhost_of
+
+    connection = connect(amqp_url)
+    channel = connection.channel()
+    earlier = queues().arguments(dead_letter_exchange="")
+    for queue, arguments in earlier.items():
+        channel.queue_declare(queue, durable=True, auto_delete=False, arguments=arguments)
+    connection.release()
+    ctx, _ = started(sqlite_engine, amqp_url, recorder, producer)
+    try:
+        flaky, doomed = make_envelope(REFERRAL_RECEIVED), make_envelope(REFERRAL_RECEIVED)
+        recorder.failures[flaky.id] = 1
+        recorder.permanent.add(doomed.id)
+        publish_envelopes(amqp_url, [flaky, doomed])
+        wait_until(lambda: effects_for(sqlite_engine, effects, flaky.id) == 1, what="the flaky one, retried")
+        (parked,) = wait_until(lambda: list_parked(amqp_url, queues()), timeout=15, what="the doomed one parked")
+    finally:
+        ctx.__exit__(None, None, None)
+    assert parked.message_id == doomed.id
+    with ManagementApi.for_amqp_url(amqp_url).client() as client:
+        for queue, arguments in earlier.items():
+            found = client.get(f"/api/queues/{quote(vhost_of(amqp_url), safe='')}/{queue}").json()["arguments"]
+            assert found == arguments, queue

@@ -53,7 +53,7 @@ from peerlink.testing import (
     wait_for_consumer,
     wait_until,
 )
-from peerlink.topology import ConsumerQueues, declare_exchanges
+from peerlink.topology import EXCHANGE_ARGUMENTS, ConsumerQueues, declare_exchanges
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -695,39 +695,108 @@ def test_the_renderer_hashes_passwords_as_rabbitmq_does_and_refuses_a_missing_or
     assert "no password for pontypridd" in capsys.readouterr().err
 
 
-def _emitted_exchanges(service: str) -> set[str]:
-    """The exchanges a service's code emits to: every event type named in a call to ``emit`` (or
-    ``_emit``), plus ``peerlink.site-only`` when a call passes ``site_only``."""
-    import peerlink.contracts as contracts
-
-    found: set[str] = set()
-    for path in (ROOT / "services" / service / service).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call):
-                continue
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            if name not in ("emit", "_emit"):
-                continue
-            for arg in node.args:
-                event_type = getattr(contracts, arg.id, None) if isinstance(arg, ast.Name) else None
-                if isinstance(event_type, EventType):
-                    found.add(event_type.exchange)
-            if any(k.arg == "site_only" for k in node.keywords):
-                found.add("peerlink.site-only")
+def _contract_names(tree: ast.Module) -> dict[str, EventType]:
+    """The event types a module imports from the contracts, by the name it uses for them."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("peerlink.contracts"):
+            module = importlib.import_module(node.module or "")
+            for alias in node.names:
+                value = getattr(module, alias.name, None)
+                if isinstance(value, EventType):
+                    found[alias.asname or alias.name] = value
     return found
+
+
+def _callee(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+
+
+class _Module:
+    """One module of a service's code, read for the event types it emits."""
+
+    def __init__(self, path: Path):
+        tree = ast.parse(path.read_text())
+        self.names = _contract_names(tree)
+        self.functions = {f.name: f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+        self.calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+
+    def named_in(self, node: ast.AST) -> list[EventType]:
+        return [self.names[n.id] for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in self.names]
+
+    def types_of(self, argument: ast.Name, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[EventType]:
+        """An event type named, or passed as a variable: a parameter, found in the calls of the
+        function in this module; a local, among the event types named in the function and in the
+        module's functions it calls."""
+        if argument.id in self.names:
+            return [self.names[argument.id]]
+        if argument.id in {a.arg for a in function.args.args}:
+            return [t for c in self.calls if _callee(c) == function.name for t in self.named_in(c)]
+        called = {_callee(c) for c in ast.walk(function) if isinstance(c, ast.Call)} & set(self.functions)
+        return self.named_in(function) + [t for name in called for t in self.named_in(self.functions[name])]
+
+    def emitted(self) -> Iterator[tuple[EventType, bool]]:
+        """(event type, whether the call passes ``site_only``) of every call to emit or _emit."""
+        for function in self.functions.values():
+            for call in ast.walk(function):
+                if isinstance(call, ast.Call) and _callee(call) in ("emit", "_emit"):
+                    site_only = any(k.arg == "site_only" for k in call.keywords)
+                    for argument in (a for a in call.args if isinstance(a, ast.Name)):
+                        yield from ((t, site_only) for t in self.types_of(argument, function))
+
+
+def emitted(service: str) -> dict[str, set[str]]:
+    """Per exchange, the aggregates whose events a service's code emits: each event type on its
+    exchange, and on ``peerlink.site-only`` too when the call passes ``site_only`` (the outbox
+    then sends a pseudonymous event there instead)."""
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / "services" / service / service).rglob("*.py"):
+        for event_type, site_only in _Module(path).emitted():
+            found.setdefault(event_type.exchange, set()).add(event_type.aggregate)
+            if site_only and event_type.exchange == "peerlink.events":
+                found.setdefault("peerlink.site-only", set()).add(event_type.aggregate)
+    return found
+
+
+def subscribed(service: str) -> dict[str, set[str]]:
+    """Per exchange, the aggregates a service's consumer binds (``*.<aggregate>.<verb>``)."""
+    from peerlink.topology import site_bindings
+
+    found: dict[str, set[str]] = {}
+    for exchange, binding_key in site_bindings(importlib.import_module(f"{service}.handlers").subscriptions.bindings):
+        found.setdefault(exchange, set()).add(binding_key.split(".")[1])
+    return found
+
+
+def _as_sets(mapping: Any) -> dict[str, set[str]]:
+    return {exchange: set(aggregates) for exchange, aggregates in mapping.items()}
 
 
 @pytest.mark.parametrize("access", [*definitions.SITE_SERVICES, *definitions.CENTRAL_SERVICES], ids=lambda a: a.name)
 def test_each_users_permissions_follow_what_its_service_binds_and_emits(access):
-    from peerlink.topology import site_bindings
-
-    subscriptions = importlib.import_module(f"{access.name}.handlers").subscriptions
     where = "deploy/rabbitmq/definitions.py (SITE_SERVICES, CENTRAL_SERVICES)"
-    bound = {exchange for exchange, _ in site_bindings(subscriptions.bindings)}
-    assert set(access.binds) == bound, f"{access.name} now binds to {sorted(bound)}: update {where}"
-    emitted = _emitted_exchanges(access.name)
-    assert set(access.publishes) == emitted, f"{access.name} now emits to {sorted(emitted)}: update {where}"
-    assert subscriptions.name == access.name  # its queues are <name>.inbox…
+    bound = subscribed(access.name)
+    assert _as_sets(access.binds) == bound, f"{access.name} now binds {bound}: update {where}"
+    emits = emitted(access.name)
+    assert _as_sets(access.publishes) == emits, f"{access.name} now emits {emits}: update {where}"
+    assert importlib.import_module(f"{access.name}.handlers").subscriptions.name == access.name  # <name>.inbox…
+
+
+def test_each_aggregates_events_are_published_by_one_service_on_the_exchange_its_contract_names():
+    """The event catalogue against the definitions: every event type's routing key
+    (<site>.<aggregate>.<verb> on its exchange) is some site service's to publish, and no other's."""
+    from peerlink.contracts import CATALOGUE
+
+    owners: dict[tuple[str, str], list[str]] = {}
+    for access in definitions.SITE_SERVICES:
+        for exchange, aggregates in access.publishes.items():
+            for aggregate in aggregates:
+                owners.setdefault((exchange, aggregate), []).append(access.name)
+    for event_type in CATALOGUE:
+        assert len(owners.get((event_type.exchange, event_type.aggregate), [])) == 1, event_type.name
+    catalogued = {(t.exchange, t.aggregate) for t in CATALOGUE}
+    site_only = {("peerlink.events", aggregate) for exchange, aggregate in owners if exchange == "peerlink.site-only"}
+    assert {key for key in owners if key[0] != "peerlink.site-only"} | site_only <= catalogued
 
 
 class Loaded:
@@ -843,66 +912,161 @@ class As:
         return bool(self.do(go))
 
 
-def test_each_site_services_user_can_do_what_its_code_does_and_nothing_to_another_services_queues(loaded):
-    """As each service's user: its consumer's own declarations (the real ConsumerQueues with its
-    real subscriptions) and its relay's, publishing to its exchanges with this site's routing keys,
-    consuming its inbox. Refused: another service's queues (read, declare, purge, delete, bind),
-    an exchange it does not bind from or publish to, another site's routing keys, the queue held
-    for the central office, a new exchange."""
-    delays = (0.1, 1.0)
-    access = {a.name: a for a in definitions.SITE_SERVICES}
+DELAYS = (0.1, 1.0)
+
+
+def a_routing_key(site: str, aggregate: str) -> str:
+    """A real event's routing key of this aggregate at this site."""
+    from peerlink.contracts import CATALOGUE
+
+    return next(t for t in CATALOGUE if t.aggregate == aggregate).routing_key(site)
+
+
+def queue_arguments(loaded: Loaded, queue: str) -> dict[str, Any]:
+    with loaded.api.client() as client:
+        return client.get(f"/api/queues/{loaded.site}/{quote(queue, safe='')}").json()["arguments"]  # type: ignore[no-any-return]
+
+
+def declare_consumers(loaded: Loaded) -> None:
+    """Each site service's consumer declares its queues as its own user (idempotent). The events
+    service's were made by the version before: dead-lettering through the default exchange."""
+    with As(loaded.admin_url()) as admin:
+        for queue, arguments in ConsumerQueues("events", DELAYS).arguments(dead_letter_exchange="").items():
+            admin.do(lambda ch, q=queue, a=arguments: ch.queue_declare(q, durable=True, auto_delete=False, arguments=a))
     for service in SITE_SERVICES:
         subscriptions = importlib.import_module(f"{service}.handlers").subscriptions
         with As(loaded.service_url(service)) as user:
-            user.do(lambda ch, s=subscriptions: ConsumerQueues(s.name, delays).declare(ch, s.bindings))
-            user.do(declare_exchanges)
-            for exchange in access[service].publishes:
-                assert user.publish(exchange, f"{loaded.site}.test.published"), (service, exchange)
-            user.do(lambda ch, s=service: ch.basic_get(f"{s}.inbox"))
-            user.do(lambda ch, s=service: ch.basic_get(f"{s}.inbox.parked"))
+            user.do(lambda ch, s=subscriptions: ConsumerQueues(s.name, DELAYS).declare(ch, s.bindings))
+
+
+def test_each_site_services_user_can_do_what_its_code_does(loaded):
+    """As each service's user, with the rendered definitions: its consumer's declarations (the
+    real ConsumerQueues with its real subscriptions: the shared topology checked passively, its
+    own exchange, queues and bindings) and its relay's; retrying, parking and replaying through
+    its own exchange, a retry dead-lettering back into its inbox after its delay; publishing every
+    routing key its code emits; consuming its inbox and parked queue. The events service's queues
+    were made by the version before (dead-lettering through the default exchange): they are kept
+    as they are and still work, since the broker checks no user's permission when it
+    dead-letters. A publish nobody binds lands in peerlink.unrouted without any permission on it."""
+    declare_consumers(loaded)
+    admin_url = loaded.admin_url()
+    assert queue_arguments(loaded, "events.inbox.retry.100ms")["x-dead-letter-exchange"] == ""  # kept
+    assert queue_arguments(loaded, "matching.inbox.retry.100ms")["x-dead-letter-exchange"] == "matching.inbox"
+    before = {s: queue_count(admin_url, f"{s}.inbox") for s in SITE_SERVICES}
+    parked_before = {s: queue_count(admin_url, f"{s}.inbox.parked") for s in SITE_SERVICES}
+    for service in SITE_SERVICES:
+        queues = ConsumerQueues(service, DELAYS)
+        with As(loaded.service_url(service)) as user:
+            user.do(declare_exchanges)  # the relay's
+            for queue in (queues.retry(1), queues.parked, queues.inbox):  # retry, park, replay
+                user.do(lambda ch, q=queue, x=queues.exchange: user_publish(ch, x, q, mandatory=True))
+    for service in SITE_SERVICES:  # the replayed one at once, the retried one after its 100 ms
+        wait_until(lambda s=service: queue_count(admin_url, f"{s}.inbox") == before[s] + 2, what=f"{service} retried")
+        assert queue_count(admin_url, f"{service}.inbox.parked") == parked_before[service] + 1
+    unrouted_before = queue_count(admin_url, "peerlink.unrouted")
+    access = {a.name: a for a in definitions.SITE_SERVICES}
     for service in SITE_SERVICES:
         with As(loaded.service_url(service)) as user:
+            for exchange, aggregates in access[service].publishes.items():
+                for aggregate in aggregates:
+                    assert user.publish(exchange, a_routing_key(loaded.site, aggregate)), (service, exchange)
+            user.do(lambda ch, s=service: ch.basic_get(f"{s}.inbox"))
+            user.do(lambda ch, s=service: ch.basic_get(f"{s}.inbox.parked"))
+    with As(loaded.service_url("referrals")) as referrals:
+        assert referrals.publish("peerlink.private", f"{loaded.site}.contact.bound-by-nobody")
+    assert queue_count(admin_url, "peerlink.unrouted") == unrouted_before + 1
+    with As(admin_url) as admin:  # what was published here is no event: later tests' consumers must not see it
+        for service in SITE_SERVICES:
+            for queue in ConsumerQueues(service, DELAYS).queues:
+                admin.do(lambda ch, q=queue: ch.queue_purge(q))
+
+
+def test_each_site_services_user_is_refused_what_its_code_does_not_do(loaded):
+    """As each service's user, with the rendered definitions: refused reading peerlink.unrouted
+    (which keeps what peerlink.private could not route: personal data); deleting or declaring the
+    shared exchanges and the unrouted queue (with the arguments they have or others); publishing
+    another service's routing keys, another site's, or to an exchange its code does not emit to;
+    publishing through the default exchange (to any queue, its own too) or through another
+    service's exchange; binding `#` or an aggregate it does not subscribe to; anything on another
+    service's queues (read, declare, purge, delete, bind); the queue held for the central office;
+    a new exchange."""
+    from peerlink.contracts import CATALOGUE
+
+    declare_consumers(loaded)
+    with As(loaded.admin_url()) as admin:  # personal data nobody routes, as in a misconfigured site
+        admin.do(lambda ch: user_publish(ch, "peerlink.private", f"{loaded.site}.contact.recorded-by-nobody"))
+    access = {a.name: a for a in definitions.SITE_SERVICES}
+    aggregates_on = {x: {t.aggregate for t in CATALOGUE if t.exchange == x} for x in EXCHANGES}
+    aggregates_on["peerlink.site-only"] = aggregates_on["peerlink.events"]  # the same events, kept at the site
+    for service in SITE_SERVICES:
+        own = access[service]
+        inbox = f"{service}.inbox"
+        with As(loaded.service_url(service)) as user:
+
+            def refused(what: str, action: Any, user: As = user, service: str = service) -> None:
+                assert user.refused(action), f"{service} may {what}"
+
+            refused("read peerlink.unrouted", lambda ch: ch.basic_get("peerlink.unrouted"))
+            refused("consume peerlink.unrouted", lambda ch: ch.basic_consume("peerlink.unrouted", callback=print))
+            refused("purge peerlink.unrouted", lambda ch: ch.queue_purge("peerlink.unrouted"))
+            refused("delete peerlink.unrouted", lambda ch: ch.queue_delete("peerlink.unrouted"))
+            refused("bind peerlink.unrouted", lambda ch: ch.queue_bind("peerlink.unrouted", "peerlink.events", "#"))
+            for exchange, arguments in {**EXCHANGE_ARGUMENTS, "peerlink.unrouted": {}}.items():
+                kind = "fanout" if exchange == "peerlink.unrouted" else "topic"
+                refused(f"delete {exchange}", lambda ch, x=exchange: ch.exchange_delete(x))
+                for args in (arguments, {"alternate-exchange": "amq.fanout"}):
+                    refused(
+                        f"declare {exchange} with {args}",
+                        lambda ch, x=exchange, k=kind, a=args: ch.exchange_declare(
+                            x, k, durable=True, auto_delete=False, arguments=a
+                        ),
+                    )
+            for exchange, published in own.publishes.items():
+                for aggregate in sorted(aggregates_on[exchange] - set(published)):
+                    key = a_routing_key(loaded.site, aggregate)
+                    refused(f"publish {key} on {exchange}", lambda ch, x=exchange, k=key: user_publish(ch, x, k))
+                for aggregate in published:
+                    key = a_routing_key("merthyr", aggregate)
+                    refused(f"publish {key} on {exchange}", lambda ch, x=exchange, k=key: user_publish(ch, x, k))
+            for exchange in set(EXCHANGES) - set(own.publishes):
+                refused(f"publish to {exchange}", lambda ch, x=exchange: user_publish(ch, x, f"{loaded.site}.x.y"))
+            for exchange, bound in own.binds.items():
+                refused(f"bind # on {exchange}", lambda ch, x=exchange, q=inbox: ch.queue_bind(q, x, "#"))
+                for aggregate in sorted(aggregates_on[exchange] - set(bound))[:2]:
+                    key = f"*.{aggregate}.recorded"
+                    refused(f"bind {key}", lambda ch, x=exchange, k=key, q=inbox: ch.queue_bind(q, x, k))
+            for exchange in set(EXCHANGES) - set(own.binds):
+                refused(f"bind from {exchange}", lambda ch, x=exchange, q=inbox: ch.queue_bind(q, x, "#"))
+            refused("publish through the default exchange", lambda ch, q=inbox: user_publish(ch, "", q))
             for other in set(SITE_SERVICES) - {service}:
-                queue = f"{other}.inbox"
-                assert user.refused(lambda ch, q=queue: ch.basic_get(q)), (service, "read", queue)
-                assert user.refused(lambda ch, q=queue: ch.basic_get(q + ".parked")), (service, "read parked", queue)
-                assert user.refused(lambda ch, o=other: ConsumerQueues(o, delays).declare(ch, [])), (
-                    service,
-                    "declare",
-                    queue,
-                )
-                assert user.refused(lambda ch, q=queue: ch.queue_purge(q)), (service, "purge", queue)
-                assert user.refused(lambda ch, q=queue: ch.queue_delete(q)), (service, "delete", queue)
-                assert user.refused(lambda ch, q=queue: ch.queue_bind(q, "peerlink.events", "#")), (
-                    service,
-                    "bind",
-                    queue,
-                )
-            for exchange in set(EXCHANGES) - set(access[service].binds):
-                assert user.refused(lambda ch, s=service, x=exchange: ch.queue_bind(f"{s}.inbox", x, "#")), (
-                    service,
-                    "bind from",
-                    exchange,
-                )
-            for exchange in set(EXCHANGES) - set(access[service].publishes):
-                assert user.refused(lambda ch, x=exchange: user_publish(ch, x, f"{loaded.site}.x.y")), (
-                    service,
-                    exchange,
-                )
-            for exchange in access[service].publishes:
-                assert user.refused(lambda ch, x=exchange: user_publish(ch, x, "merthyr.referral.received")), (
-                    service,
-                    "another site's routing key",
-                    exchange,
-                )
-            assert user.refused(lambda ch: ch.basic_get("peerlink.to-central")), service
-            assert user.refused(lambda ch: ch.exchange_declare("test.new", "topic", durable=True, auto_delete=False))
+                theirs = ConsumerQueues(other, DELAYS)
+                for queue in (theirs.inbox, theirs.parked, theirs.retry(1)):
+                    refused(f"publish to {queue} by default", lambda ch, q=queue: user_publish(ch, "", q))
+                    refused(
+                        f"publish to {queue} by {other}'s exchange",
+                        lambda ch, q=queue, x=theirs.exchange: user_publish(ch, x, q),
+                    )
+                refused(f"read {theirs.inbox}", lambda ch, q=theirs.inbox: ch.basic_get(q))
+                refused(f"read {theirs.parked}", lambda ch, q=theirs.parked: ch.basic_get(q))
+                refused(f"declare {other}'s queues", lambda ch, t=theirs: t.declare(ch, []))
+                refused(f"purge {theirs.inbox}", lambda ch, q=theirs.inbox: ch.queue_purge(q))
+                refused(f"delete {theirs.inbox}", lambda ch, q=theirs.inbox: ch.queue_delete(q))
+                refused(f"bind {theirs.inbox}", lambda ch, q=theirs.inbox: ch.queue_bind(q, "peerlink.events", "#"))
+                refused(f"delete {other}'s exchange", lambda ch, x=theirs.exchange: ch.exchange_delete(x))
+            refused("read peerlink.to-central", lambda ch: ch.basic_get("peerlink.to-central"))
+            refused(
+                "declare an exchange",
+                lambda ch: ch.exchange_declare("test.new", "topic", durable=True, auto_delete=False),
+            )
 
 
-def user_publish(channel: amqp.Channel, exchange: str, routing_key: str) -> None:
-    """Publish and wait for the broker's confirm (a refusal closes the channel instead)."""
+def user_publish(channel: amqp.Channel, exchange: str, routing_key: str, *, mandatory: bool = False) -> None:
+    """Publish and wait for the broker's confirm (a refusal closes the channel instead; with
+    ``mandatory``, a message no queue takes raises)."""
     channel.confirm_select()
-    channel.basic_publish_confirm(amqp.Message(b"{}", delivery_mode=2), exchange=exchange, routing_key=routing_key)
+    channel.basic_publish_confirm(
+        amqp.Message(b"{}", delivery_mode=2), exchange=exchange, routing_key=routing_key, mandatory=mandatory
+    )
 
 
 def test_the_referrals_relay_and_consumer_run_with_the_referrals_user_alone(loaded, tmp_path):

@@ -50,7 +50,6 @@ PRIVATE = "peerlink.private"  # personal data, never leaves the site
 UNROUTED = "peerlink.unrouted"  # alternate exchange (fanout) and its queue: nothing is dropped
 TO_CENTRAL = "peerlink.to-central"  # a site's events wait here for the shovel to the central office
 TOPIC_EXCHANGES = (EVENTS, SITE_ONLY, PRIVATE)
-DEFAULT_EXCHANGE = "amq.default"  # how RabbitMQ names the default exchange in permission checks
 
 SITE_SLUG = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 SAFE_PASSWORD = re.compile(r"^[A-Za-z0-9._~-]{16,}$")
@@ -61,25 +60,66 @@ NOTHING = "^$"  # matches no resource name (RabbitMQ's documented "no permission
 class ServiceAccess:
     """What one service's relay and consumer do on the broker, which fixes its permissions.
 
-    ``publishes``: the exchanges its relay publishes to (from its outbox).
-    ``binds``: the exchanges its consumer's inbox is bound to (its subscriptions, plus
-    ``peerlink.site-only`` for every ``peerlink.events`` binding: see topology.site_bindings).
+    ``publishes``: per exchange its relay publishes to (from its outbox), the aggregates whose
+    events it emits there: its routing keys are ``<site>.<aggregate>.<verb>``.
+    ``binds``: per exchange its consumer's inbox is bound to (its subscriptions, plus
+    ``peerlink.site-only`` for every ``peerlink.events`` binding: see topology.site_bindings), the
+    aggregates it subscribes to: its binding keys are ``*.<aggregate>.<verb>``.
     """
 
     name: str
-    publishes: tuple[str, ...]
-    binds: tuple[str, ...]
+    publishes: Mapping[str, tuple[str, ...]]
+    binds: Mapping[str, tuple[str, ...]]
+
+
+# Aggregates whose events travel on peerlink.events (and peerlink.site-only), each emitted by one
+# service; those on peerlink.private are each service's contact details.
+REFERRALS_OWN = ("advocacy", "outcome", "person", "referral")
+MATCHING_OWN = ("match", "mentor")
+EVENTS_OWN = ("artevent", "attendance", "registration", "sale")
+NOTIFICATIONS_OWN = ("notification",)
+
+
+def _pseudonymous(*aggregates: str, site_only: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """peerlink.events and, for the same or the given aggregates, peerlink.site-only."""
+    return {EVENTS: aggregates, SITE_ONLY: tuple(aggregates if site_only is None else site_only)}
 
 
 # tests/test_deploy.py checks these against the services' own code (their subscriptions and the
-# event types they emit), so that a new subscription or event cannot outgrow its permissions.
+# event types they emit) and the event catalogue, so that a new subscription or event cannot
+# outgrow its permissions.
 SITE_SERVICES = (
-    ServiceAccess("referrals", publishes=(EVENTS, SITE_ONLY, PRIVATE), binds=(EVENTS, SITE_ONLY)),
-    ServiceAccess("matching", publishes=(EVENTS, PRIVATE), binds=(EVENTS, SITE_ONLY)),
-    ServiceAccess("events", publishes=(EVENTS, SITE_ONLY, PRIVATE), binds=(EVENTS, SITE_ONLY)),
-    ServiceAccess("notifications", publishes=(EVENTS, SITE_ONLY), binds=(EVENTS, SITE_ONLY, PRIVATE)),
+    ServiceAccess(
+        "referrals",
+        publishes={**_pseudonymous(*REFERRALS_OWN), PRIVATE: ("contact",)},
+        binds=_pseudonymous("match"),
+    ),
+    ServiceAccess(
+        "matching",
+        publishes={EVENTS: MATCHING_OWN, PRIVATE: ("mentor-contact",)},
+        binds=_pseudonymous("mentor", "person", "referral"),
+    ),
+    ServiceAccess(
+        "events",
+        publishes={**_pseudonymous(*EVENTS_OWN, site_only=("attendance", "registration")), PRIVATE: ("guest-contact",)},
+        binds=_pseudonymous("person", "referral"),
+    ),
+    ServiceAccess(
+        "notifications",
+        publishes=_pseudonymous(*NOTIFICATIONS_OWN),
+        binds={
+            **_pseudonymous("artevent", "match", "person", "referral", "registration"),
+            PRIVATE: ("contact", "guest-contact", "mentor-contact"),
+        },
+    ),
 )
-CENTRAL_SERVICES = (ServiceAccess("reporting", publishes=(), binds=(EVENTS, SITE_ONLY)),)
+CENTRAL_SERVICES = (
+    ServiceAccess(
+        "reporting",
+        publishes={},
+        binds=_pseudonymous(*sorted(REFERRALS_OWN + MATCHING_OWN + EVENTS_OWN + NOTIFICATIONS_OWN)),
+    ),
+)
 
 
 class DefinitionsError(Exception):
@@ -99,26 +139,61 @@ def _only(names: Sequence[str]) -> str:
     return f"^({_alternatives(names)})$" if names else NOTHING
 
 
-def _queues_of(service: str) -> str:
-    """The consumer's inbox, its retry queues (``<svc>.inbox.retry.<delay>``) and parking queue."""
+def _own(service: str) -> str:
+    """The consumer's inbox, its retry queues (``<svc>.inbox.retry.<delay>``) and parking queue,
+    and its direct exchange (named ``<svc>.inbox`` too: see topology.ConsumerQueues.exchange)."""
     return rf"{_literal(service)}\.inbox(\.parked|\.retry\.[0-9.]+(ms|s|m|h))?"
 
 
 def service_permissions(access: ServiceAccess, vhost: str, user: str) -> dict[str, str]:
-    """configure: the exchanges it (re)declares at start and its own queues;
-    write: the exchanges it publishes to, the default exchange (its retry and parking queues are
-    reached through it, and its queues dead-letter through it), and the queues it binds;
-    read: the exchanges it binds from and its own queues (consume, list and replay parked)."""
-    own = _queues_of(access.name)
-    exchanges = _alternatives((UNROUTED, *TOPIC_EXCHANGES))
-    writes = _alternatives((DEFAULT_EXCHANGE, UNROUTED, *access.publishes))
+    """configure: its own queues and exchange, nothing shared (the definitions create the shared
+    exchanges and ``peerlink.unrouted``; the service checks them with passive declares, which need
+    no permission, and configure would let it delete them);
+    write: the exchanges it publishes to, its own exchange (its retries, parking and replays go
+    through it) and its own queues (to bind them). Not the default exchange, through which any
+    queue can be written to by name. Nothing on ``peerlink.unrouted``: publishing to an exchange
+    whose alternate exchange it is needs no permission on it;
+    read: the exchanges it binds from, its own exchange and its own queues (consume, list and
+    replay parked). Not ``peerlink.unrouted``: what nobody routes, personal data included, is for
+    an operator to read."""
+    own = _own(access.name)
     return {
         "user": user,
         "vhost": vhost,
-        "configure": f"^({exchanges}|{own})$",
-        "write": f"^({writes}|{_literal(access.name)}\\.inbox)$",
-        "read": f"^({_alternatives((UNROUTED, *access.binds))}|{own})$",
+        "configure": f"^{own}$",
+        "write": f"^({_alternatives(tuple(access.publishes))}|{own})$" if access.publishes else f"^{own}$",
+        "read": f"^({_alternatives(tuple(access.binds))}|{own})$" if access.binds else f"^{own}$",
     }
+
+
+def _routing_keys(site: str, aggregates: Sequence[str]) -> str:
+    """``<site>.<aggregate>.<verb>`` for these aggregates (the verb after the dot: ``mentor``
+    does not cover ``mentor-contact``)."""
+    return f"^{_literal(site)}\\.({_alternatives(aggregates)})\\." if aggregates else NOTHING
+
+
+def _binding_keys(aggregates: Sequence[str]) -> str:
+    """``*.<aggregate>.<verb>``: every site's events of these aggregates, never ``#``."""
+    return f"^\\*\\.({_alternatives(aggregates)})\\." if aggregates else NOTHING
+
+
+def service_topic_permissions(access: ServiceAccess, vhost: str, user: str, site: str | None) -> list[dict[str, str]]:
+    """Per topic exchange it uses: write only its own aggregates' routing keys at its own site
+    (``site``; None: it publishes nothing), read (bind) only the binding keys of the aggregates
+    it subscribes to. RabbitMQ checks topic ``write`` on publish, ``read`` on bind and unbind."""
+    permissions = []
+    for exchange in sorted({*access.publishes, *access.binds}):
+        published = access.publishes.get(exchange, ())
+        permissions.append(
+            {
+                "user": user,
+                "vhost": vhost,
+                "exchange": exchange,
+                "write": _routing_keys(site, published) if site and published else NOTHING,
+                "read": _binding_keys(access.binds.get(exchange, ())),
+            }
+        )
+    return permissions
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -280,11 +355,7 @@ def site_definitions(
         name = f"{user_prefix}{site}-{access.name}"
         users.append(_user(name, _password(env, f"RABBITMQ_{access.name.upper()}_PASSWORD")))
         permissions.append(service_permissions(access, vhost, name))
-        # A service publishes only its own site's routing keys (<site>.<aggregate>.<verb>).
-        topic_permissions += [
-            {"user": name, "vhost": vhost, "exchange": exchange, "write": f"^{_literal(site)}\\.", "read": ".*"}
-            for exchange in access.publishes
-        ]
+        topic_permissions += service_topic_permissions(access, vhost, name, site)
     return _document(
         users=users,
         vhosts=[{"name": vhost, "limits": [], "metadata": {"description": f"Peerlink site {site}", "tags": []}}],
@@ -330,11 +401,12 @@ def central_definitions(
     if missing:
         raise DefinitionsError(f"RABBITMQ_SHOVEL_PASSWORDS has no password for {', '.join(missing)}")
     users, permissions = _admin(env, admin and f"{user_prefix}{admin}", vhost)
+    topic_permissions = []
     for access in CENTRAL_SERVICES:
         name = f"{user_prefix}central-{access.name}"
         users.append(_user(name, _password(env, f"RABBITMQ_{access.name.upper()}_PASSWORD")))
         permissions.append(service_permissions(access, vhost, name))
-    topic_permissions = []
+        topic_permissions += service_topic_permissions(access, vhost, name, site=None)
     for site in sites:
         name = f"{user_prefix}shovel-{site}"
         users.append(_user(name, passwords[site]))

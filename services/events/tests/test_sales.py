@@ -215,3 +215,35 @@ def test_totals_per_event_and_per_group_add_up_in_pence(api, group, make_group, 
     elsewhere = make_group(name_en="Merthyr art group", name_cy="Grŵp celf Merthyr")
     assert api.get(f"/groups/{elsewhere['id']}/sales", expect=200).get_json()["totals"]["amount_pence"] == 0
     api.get(f"/groups/{group['id']}/sales", role="mentor", expect=403)
+
+
+def test_a_sale_counts_for_the_group_whose_work_was_sold_wherever_it_was_sold(
+    api, group, make_group, make_event, emitted
+):
+    merthyr = make_group(name_en="Merthyr art group", name_cy="Grŵp celf Merthyr")
+    joint = make_event(kind="exhibition", public=True, title_en="Joint show")  # Ebbw Vale's event
+    theirs = artwork(api, merthyr, title="Cyfarthfa", artist_share_percent=50)
+    ours = artwork(api, group, title="Ebbw Fach", artist_share_percent=50)
+    no_group = artwork(api, group, group_id=None, title="Live painting", artist_share_percent=0)
+    design = artwork(api, merthyr, title="Robin", print_run=100, artist_share_percent=0)
+    sold = [
+        sell(api, joint, kind="artwork", artwork_id=theirs["id"], unit_price_pence=10_000),
+        sell(api, joint, kind="artwork", artwork_id=ours["id"], unit_price_pence=7_000),
+        sell(api, joint, kind="live-painting", artwork_id=no_group["id"], unit_price_pence=3_000),
+        sell(api, joint, kind="cards", artwork_id=design["id"], quantity=10, unit_price_pence=200),
+        sell(api, joint, kind="donation", unit_price_pence=500),
+    ]
+    assert [s["group_id"] for s in sold] == [merthyr["id"], group["id"], group["id"], merthyr["id"], group["id"]]
+    assert [e["data"]["group_id"] for e in emitted("peerlink.sale.recorded.v1")] == [s["group_id"] for s in sold]
+
+    def raised(group_id):
+        return api.get(f"/groups/{group_id}/sales", expect=200).get_json()
+
+    theirs_raised, ours_raised = raised(merthyr["id"]), raised(group["id"])
+    assert theirs_raised["totals"]["amount_pence"] == 12_000
+    assert [(e["event_id"], e["amount_pence"]) for e in theirs_raised["events"]] == [(joint["id"], 12_000)]
+    assert ours_raised["totals"]["amount_pence"] == 10_500
+    at_the_event = api.get(f"/events/{joint['id']}/sales", expect=200).get_json()["totals"]
+    assert at_the_event["amount_pence"] == 22_500 == 12_000 + 10_500
+    for key in ("artist_share_pence", "scheme_share_pence"):
+        assert at_the_event[key] == theirs_raised["totals"][key] + ours_raised["totals"][key]

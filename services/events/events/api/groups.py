@@ -84,8 +84,10 @@ def group_calendar(query: dict[str, Any], group_id: uuid.UUID) -> Response:
 @blueprint.arguments(schemas.GroupSalesQuery, location="query")
 @blueprint.response(200, schemas.GroupSales)
 def group_sales(query: dict[str, Any], group_id: uuid.UUID) -> dict[str, Any]:
-    """What the group's events raised (voided sales left out): totals by kind and per event,
-    optionally between two days (site time, inclusive)."""
+    """What the group raised (voided sales left out): its own artworks and card designs wherever
+    they sold (another group's exhibition too), and whatever else sold at its own events
+    (donations, works of no group); totals by kind and per event, optionally between two days
+    (site time, inclusive). Each sale counts for one group, so the groups add up to the events."""
     recorded_from = day_start(query["recorded_from"]) if "recorded_from" in query else None
     recorded_before = day_after(query["recorded_to"]) if "recorded_to" in query else None
     with read_transaction(service().engine) as conn:

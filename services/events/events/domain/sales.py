@@ -7,6 +7,8 @@ in integer pence split between the artist and the scheme.
   the nearest penny (a half penny to the artist) and the scheme has the rest, so the two always
   add up to the amount. A sale without an artwork (a donation, a raffle) is all the scheme's.
 - Cards are sold by quantity from a print run; the original artwork is sold once.
+- A sale counts for the group whose work was sold, whichever group's event sold it
+  (:func:`credited_group`).
 - An auction lot takes bids, each higher than the last (silent: bidders are paddle numbers),
   until its event ends; closing it sells the artwork to the highest bid if it meets the
   reserve. Cancelling the event withdraws its open lots: no bid there can win any more.
@@ -172,6 +174,18 @@ def check_sale(*, kind: str, quantity: int, with_artwork: bool, by_closing_a_lot
         raise InvalidSale(f"A {kind} sale names its artwork.", "artwork_id")
 
 
+def credited_group(event: ArtEvent, artwork: Artwork | None) -> uuid.UUID | None:
+    """The group a sale counts for: the group whose artwork (or card design) was sold, wherever
+    it was sold; the event's group for a sale of no group's work (a donation, a raffle, a work
+    without a group). A joint exhibition or a card stall run by one group for all three thus
+    credits each group with its own artists' work, and each sale still counts for exactly one
+    group, so the groups' totals add up to the events' totals (one ``group_id`` per
+    ``sale.recorded``: splitting a sale between two groups could not be said on the wire)."""
+    if artwork is not None and artwork.group_id is not None:
+        return artwork.group_id
+    return event.group_id
+
+
 def sell(
     event: ArtEvent,
     *,
@@ -203,7 +217,7 @@ def sell(
     sale = Sale(
         id=uuid.uuid4(),
         event_id=event.id,
-        group_id=event.group_id,
+        group_id=credited_group(event, artwork),
         artwork_id=artwork.id if artwork is not None else None,
         lot_id=lot_id,
         kind=kind,

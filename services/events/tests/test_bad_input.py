@@ -58,6 +58,8 @@ CASES = [
     ("GET", f"/events/{NOBODY}/sales", None, 404, None),
     ("GET", f"/events/{NOBODY}/registrations", None, 404, None),
     ("GET", f"/public/groups/{NOBODY}/calendar.ics", None, 404, None),
+    ("GET", "/public/calendar.ics?lang=fr", None, 422, "lang"),
+    ("GET", "/public/groups/{group}/calendar.ics?lang=fr", None, 422, "lang"),
     ("PATCH", "/events/{event}", {}, 422, ""),
     ("PATCH", "/events/{event}", {"capacity": -1}, 422, "/capacity"),
     ("PATCH", "/events/{event}", {"starts_at": f"{PAST_DAY}T10:00"}, 422, "/starts_at"),

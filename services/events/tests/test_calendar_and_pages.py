@@ -137,3 +137,21 @@ def test_the_public_page_lists_upcoming_public_events_in_welsh_or_english_and_no
 def test_the_public_page_with_nothing_to_show_says_so(client):
     page = client.get("/public/events?lang=cy").get_data(as_text=True)
     assert "Does dim digwyddiadau cyhoeddus i ddod" in page
+
+
+def test_an_unknown_language_is_refused_by_every_feed_and_the_page_falls_back_to_the_browsers(
+    api, client, group, make_event
+):
+    make_event(public=True, title_cy="Arddangosfa", title_en="Exhibition")
+    for feed in ("/public/calendar.ics", f"/public/groups/{group['id']}/calendar.ics"):
+        refused = client.get(f"{feed}?lang=fr")
+        assert (refused.status_code, refused.mimetype) == (422, "application/problem+json"), feed
+        assert refused.get_json()["errors"][0]["parameter"] == "lang"
+        assert b"Arddangosfa / Exhibition" in client.get(feed).data  # no lang: both languages
+    for feed in ("/calendar.ics", f"/groups/{group['id']}/calendar.ics"):
+        assert api.get(f"{feed}?lang=fr").status_code == 422, feed
+    # The page is for a person at a browser: an unknown ?lang= falls back to what the browser asks.
+    page = client.get("/public/events?lang=fr", headers={"Accept-Language": "cy-GB,cy;q=0.9,en;q=0.5"})
+    assert (page.status_code, page.headers["Content-Language"]) == (200, "cy")
+    assert "Arddangosfa" in page.get_data(as_text=True)
+    assert client.get("/public/events?lang=fr").headers["Content-Language"] == "en"

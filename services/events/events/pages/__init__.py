@@ -21,7 +21,7 @@ from events.domain.timing import local
 from events.pages import wording
 from peerlink.bilingual import site_name
 from peerlink.db import read_transaction
-from peerlink.web import public, service
+from peerlink.web import problem, public, service
 from peerlink.web.forms import html_page, new_nonce
 
 blueprint = Blueprint("public_events", __name__)
@@ -38,7 +38,10 @@ _templates = jinja2.Environment(
 
 
 def chosen_language() -> str:
-    """``?lang=`` first, then the browser's preference, then English."""
+    """``?lang=`` first, then the browser's preference, then English. An unknown ``?lang=``
+    falls back the same way: the page is read by a person at a browser, who is better served
+    by a page in a language they may read than by an error (the feeds, read by calendar apps
+    and scripts, refuse it: :func:`_feed_language`)."""
     asked = request.args.get("lang")
     if asked in wording.LANGUAGES:
         return asked
@@ -133,5 +136,10 @@ def group_feed(group_id: uuid.UUID) -> Response:
 
 
 def _feed_language() -> str | None:
+    """``?lang=cy|en``, or None for both. Anything else is refused (422) as the token feeds
+    refuse it, rather than answered in both languages as if it had been understood."""
     asked = request.args.get("lang")
-    return asked if asked in wording.LANGUAGES else None
+    if asked is None or asked in wording.LANGUAGES:
+        return asked
+    detail = f"Must be one of: {', '.join(wording.LANGUAGES)}."
+    abort(problem(422, "The query has an unknown language.", errors=[{"parameter": "lang", "detail": detail}]))

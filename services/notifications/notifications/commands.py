@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,13 +94,15 @@ def record_contact(conn: Connection, recipient: Recipient, now: datetime) -> Non
 # Events, registrations and their reminders ----------------------------------------------------
 
 
-def event_scheduled(conn: Connection, art_event_id: str, details: dict[str, Any], *, as_of: datetime) -> None:
+def event_scheduled(
+    conn: Connection, art_event_id: str, details: dict[str, Any], *, as_of: datetime, now: datetime
+) -> None:
     current = store.get_art_event(conn, art_event_id)
     if current is not None and (current.status == "cancelled" or current.as_of >= as_of):
         return
     store.put_art_event(conn, art_event_id, status="scheduled", as_of=as_of, **details)
     _follow_the_start(conn, art_event_id, details["starts_at"], as_of)
-    store.expedite_event(conn, art_event_id, datetime.now(UTC))
+    store.expedite_event(conn, art_event_id, now)
 
 
 def event_changed(

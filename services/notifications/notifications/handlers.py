@@ -315,7 +315,9 @@ def _details(data: dict[str, Any]) -> dict[str, Any]:
 @subscriptions.on(ARTEVENT_SCHEDULED)
 def on_artevent_scheduled(event: Event, tx: HandlerContext) -> None:
     data = event.data
-    commands.event_scheduled(tx.connection, str(data["event_id"]), _details(data), as_of=data["scheduled_at"])
+    commands.event_scheduled(
+        tx.connection, str(data["event_id"]), _details(data), as_of=data["scheduled_at"], now=_now()
+    )
 
 
 @subscriptions.on(ARTEVENT_CHANGED)

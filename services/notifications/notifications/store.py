@@ -1,7 +1,7 @@
 """Notifications' own tables, and the statements over them.
 
-``deliveries`` is the heart: one row per (event, recipient, channel, kind), the unique key that
-makes a redelivered event unable to cause a second message. The rest is what deciding needs:
+``deliveries`` is the heart: one row per (event, recipient, channel), the unique key that makes
+a redelivered event unable to cause a second message. The rest is what deciding needs:
 who can be reached how (``recipients``, ``preferences``), what events and registrations exist
 (``art_events``, ``registrations``, ``reminders``), who mentors whom (``matches``), and two
 records kept for their own sake (``language_decisions``, ``inbound_texts``).
@@ -64,7 +64,8 @@ deliveries = sa.Table(
     "deliveries",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    # The event that caused it, or a key of ours: reminder:<registration>:<start>, digest:<day>.
+    # The event that caused it, or a key of ours: reminder:<registration>:<start>, digest:<day>,
+    # <event>/<person> for a call asked for about a message that reached nobody.
     sa.Column("event_id", sa.String(160), nullable=False),
     sa.Column("kind", sa.String(60), nullable=False),
     sa.Column("recipient_id", sa.String(36), nullable=False, index=True),
@@ -92,7 +93,9 @@ deliveries = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("sent_at", UTCDateTime()),
     sa.Column("settled_at", UTCDateTime()),
-    sa.UniqueConstraint("event_id", "recipient_id", "channel", "kind"),
+    # No event owes one recipient two kinds of message; what we owe ourselves (reminders, digests,
+    # calls asked for) has an event id of its own (see the column above).
+    sa.UniqueConstraint("event_id", "recipient_id", "channel"),
     sa.Index("ix_deliveries_status_channel_due_at", "status", "channel", "due_at"),
 )
 
@@ -433,7 +436,7 @@ def owe_all(conn: Connection, messages: Sequence[Owed], now: datetime) -> list[u
 def _owe_statement(dialect: str) -> Any:
     return (
         insert_for(dialect, deliveries)
-        .on_conflict_do_nothing(index_elements=["event_id", "recipient_id", "channel", "kind"])
+        .on_conflict_do_nothing(index_elements=["event_id", "recipient_id", "channel"])
         .returning(deliveries.c.id)
     )
 

@@ -150,6 +150,15 @@ def test_the_log_channel_writes_the_whole_message_to_the_log(person, owe, delive
     assert entry["languages"] == ["cy"]
 
 
+def test_one_event_owes_one_recipient_at_most_one_delivery_on_each_channel(person, owe, deliveries):
+    """The promise is one delivery per (event, recipient, channel): not one per kind as well."""
+    rhian = person()
+    event_id = owe(rhian)
+    owe(rhian, event_id=event_id, kind="referral-accepted", values={"reference": "5F0C6F0E", "reentry": False})
+    owed = [(d.kind, d.channel) for d in deliveries(rhian)]
+    assert owed == [("referral-acknowledged", "email"), ("referral-acknowledged", "sms")]
+
+
 def test_a_permanent_refusal_fails_says_so_and_asks_the_mentor_to_phone(
     engine, smtp_server, person, owe, deliveries, dispatcher
 ):
@@ -361,7 +370,7 @@ def test_a_message_about_an_event_waits_for_the_event_s_details_and_goes_when_th
         "ends_at": starts + timedelta(hours=2),
     }
     with write_transaction(engine) as conn:
-        commands.event_scheduled(conn, "e-9", details, as_of=clock.now)
+        commands.event_scheduled(conn, "e-9", details, as_of=clock.now, now=clock.now)
     clock.advance(seconds=1)
     dispatcher.send_due()
     (email,) = smtp_server.messages

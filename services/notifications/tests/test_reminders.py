@@ -28,7 +28,7 @@ def booked(engine, person):
     """Rhian has a place at the art group on 1 December; the event is known."""
     rhian = person(channels=("email", "sms"))
     with write_transaction(engine) as conn:
-        commands.event_scheduled(conn, "e-1", _details(STARTS), as_of=NOW - DAY)
+        commands.event_scheduled(conn, "e-1", _details(STARTS), as_of=NOW - DAY, now=NOW)
         commands.registration_changed(
             conn,
             registration_id="r-1",

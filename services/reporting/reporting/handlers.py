@@ -12,7 +12,7 @@ from peerlink.contracts import CATALOGUE, Channel
 from peerlink.envelope import Envelope
 from peerlink.subscriptions import Event, Subscriptions
 from reporting import store
-from reporting.domain.projection import Upsert, project
+from reporting.domain.projection import Upsert, project, version_of
 
 subscriptions = Subscriptions("reporting")
 
@@ -36,7 +36,9 @@ def on_events(events: list[Event], conn: Connection) -> None:
     upserts: list[Upsert] = []
     for event in events:
         if event.envelope.dedup_key in new:
-            upserts += project(event.event_type.name, event.site, event.time, event.data)
+            new.discard(event.envelope.dedup_key)  # twice in this run: once
+            version = version_of(event.envelope.sequence, event.envelope.time, event.envelope.id)
+            upserts += project(event.event_type.name, event.site, version, event.data)
     store.apply(conn, upserts)
 
 

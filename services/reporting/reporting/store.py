@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from peerlink.db import UTCDateTime, insert_for, new_metadata
-from reporting.domain.projection import Upsert
+from reporting.domain.projection import GROUPS, Upsert
 
 metadata = new_metadata()
 
@@ -40,16 +40,25 @@ event_log = sa.Table(
 )
 
 
+# An event's version (see ``projection.version_of``): up to 10 + 1 + 27 + 1 + 100 characters.
+VERSION_LENGTH = 140
+
+
 def _model(name: str, key: Sequence[sa.Column[Any]], *columns: sa.Column[Any]) -> sa.Table:
-    """A read model: its key, the site, the time of the newest event that set it, its columns."""
+    """A read model: its key, the site, its columns, and the version of each group of them."""
+    versions = [sa.Column(version_column(group), sa.String(VERSION_LENGTH)) for group in GROUPS[name]]
     return sa.Table(
         f"rm_{name}",
         metadata,
         *key,
         sa.Column("site", sa.String(40), nullable=False, index=True),
-        sa.Column("as_of", UTCDateTime(), nullable=False),
         *columns,
+        *versions,
     )
+
+
+def version_column(group: str) -> str:
+    return f"{group}_version"
 
 
 def _uuid(name: str, **kwargs: Any) -> sa.Column[Any]:
@@ -121,6 +130,7 @@ MODELS: dict[str, sa.Table] = {
         "mentors",
         [_uuid("mentor_id", primary_key=True)],
         sa.Column("kind", sa.String(20)),
+        sa.Column("registered_kind", sa.String(20)),
         sa.Column("languages", sa.JSON),
         sa.Column("lived_experience", sa.JSON),
         sa.Column("capacity", sa.Integer),
@@ -271,92 +281,116 @@ def log_counts(conn: Connection) -> dict[str, dict[str, int]]:
 # Merging upserts -------------------------------------------------------------------------------
 
 
+@dataclass
+class _Change:
+    """What a batch does to one row: each group's values with the version that set them."""
+
+    model: str
+    key: Any
+    site: str
+    groups: dict[str, tuple[str, dict[str, Any]]]
+    first: dict[str, Any]
+    latest: dict[str, Any]
+    add: dict[str, int]
+
+    @classmethod
+    def of(cls, upsert: Upsert) -> _Change:
+        groups: dict[str, tuple[str, dict[str, Any]]] = {}
+        for name, value in upsert.values.items():
+            group = _GROUP_OF[upsert.model].get(name)
+            if group is None:
+                raise ValueError(f"{upsert.model}.{name} is in no group of columns")
+            groups.setdefault(group, (upsert.version, {}))[1][name] = value
+        for group, (_, values) in groups.items():
+            if len(values) != len(GROUPS[upsert.model][group]):
+                # Half a group would be taken for the whole by the version it carries.
+                missing = set(GROUPS[upsert.model][group]) - set(values)
+                raise ValueError(f"an upsert of {upsert.model} sets part of {group!r}: not {sorted(missing)}")
+        return cls(upsert.model, upsert.key, upsert.site, groups, upsert.first, upsert.latest, upsert.add)
+
+    def merge(self, other: _Change) -> None:
+        """``other`` after this one, as the database would merge it (in any order)."""
+        for group, (version, values) in other.groups.items():
+            if group not in self.groups or version > self.groups[group][0]:
+                self.groups[group] = (version, values)
+        for name, value in other.first.items():
+            if value is not None and (self.first.get(name) is None or value < self.first[name]):
+                self.first = {**self.first, name: value}
+        for name, value in other.latest.items():
+            if value is not None and (self.latest.get(name) is None or value > self.latest[name]):
+                self.latest = {**self.latest, name: value}
+        for name, value in other.add.items():
+            self.add = {**self.add, name: self.add.get(name, 0) + value}
+
+    def shape(self) -> tuple[Any, ...]:
+        parts = (self.groups, self.first, self.latest, self.add)
+        return (self.model, *(tuple(sorted(part)) for part in parts))
+
+    def row(self) -> dict[str, Any]:
+        table = MODELS[self.model]
+        keys = [c.name for c in table.primary_key.columns]
+        key_values = self.key if isinstance(self.key, tuple) else (self.key,)
+        row = {**dict(zip(keys, key_values, strict=True)), "site": self.site}
+        for group, (version, values) in self.groups.items():
+            row.update(values)
+            row[version_column(group)] = version
+        return {**row, **self.first, **self.latest, **self.add}
+
+
+_GROUP_OF = {model: {c: g for g, columns in groups.items() for c in columns} for model, groups in GROUPS.items()}
+
+
 def apply(conn: Connection, upserts: Iterable[Upsert]) -> None:
     """Merge upserts into the read models: statements grouped by their shape, sent as batches.
 
-    Upserts of one row within one batch are merged in order first (one statement cannot
-    touch a row twice).
+    Upserts of one row within one batch are merged here first (one statement cannot touch a
+    row twice), by the same rules as the statement's.
     """
-    merged: dict[tuple[str, Any], Upsert] = {}
+    changes: dict[tuple[str, Any], _Change] = {}
     for upsert in upserts:
         slot = (upsert.model, upsert.key)
-        merged[slot] = _merge(merged[slot], upsert) if slot in merged else upsert
+        if slot in changes:
+            changes[slot].merge(_Change.of(upsert))
+        else:
+            changes[slot] = _Change.of(upsert)
     shapes: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
-    for upsert in merged.values():
-        shape = (
-            upsert.model,
-            tuple(sorted(upsert.values)),
-            tuple(sorted(upsert.first)),
-            tuple(sorted(upsert.latest)),
-            tuple(sorted(upsert.add)),
-        )
-        shapes[shape].append(_row(upsert))
-    for (model, values, first, latest, add), rows in shapes.items():
-        conn.execute(_statement(conn.dialect.name, model, values, first, latest, add), rows)
-
-
-def _row(upsert: Upsert) -> dict[str, Any]:
-    table = MODELS[upsert.model]
-    keys = [c.name for c in table.primary_key.columns]
-    key_values = upsert.key if isinstance(upsert.key, tuple) else (upsert.key,)
-    return {
-        **dict(zip(keys, key_values, strict=True)),
-        "site": upsert.site,
-        "as_of": upsert.as_of,
-        **upsert.values,
-        **upsert.first,
-        **upsert.latest,
-        **upsert.add,
-    }
-
-
-def _merge(older: Upsert, newer: Upsert) -> Upsert:
-    """Two upserts of one row, as if applied one after the other."""
-    values = dict(older.values)
-    newer_wins = newer.as_of >= older.as_of
-    for name, value in newer.values.items():
-        if value is not None and (newer_wins or values.get(name) is None):
-            values[name] = value
-    first = {**newer.first, **{k: v for k, v in older.first.items() if v is not None}}
-    for name, value in newer.first.items():
-        if value is not None and (first.get(name) is None or value < first[name]):
-            first[name] = value
-    latest = dict(older.latest)
-    for name, value in newer.latest.items():
-        if value is not None and (latest.get(name) is None or value > latest[name]):
-            latest[name] = value
-    add = dict(older.add)
-    for name, value in newer.add.items():
-        add[name] = add.get(name, 0) + value
-    return Upsert(older.model, older.key, older.site, max(older.as_of, newer.as_of), values, first, latest, add)
+    for change in changes.values():
+        shapes[change.shape()].append(change.row())
+    for (model, groups, first, latest, add), rows in shapes.items():
+        conn.execute(_statement(conn.dialect.name, model, groups, first, latest, add), rows)
 
 
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+# Versions compare byte by byte, as Python compares them: not by a locale's collation.
+_BYTEWISE = {"postgresql": "C", "sqlite": "BINARY"}
 
 
 def _statement(
     dialect: str,
     model: str,
-    values: tuple[str, ...],
+    groups: tuple[str, ...],
     first: tuple[str, ...],
     latest: tuple[str, ...],
     add: tuple[str, ...],
 ) -> Any:
-    cache_key = (dialect, model, values, first, latest, add)
+    cache_key = (dialect, model, groups, first, latest, add)
     if cache_key in _STATEMENTS:
         return _STATEMENTS[cache_key]
     table = MODELS[model]
     statement = insert_for(dialect, table)
     new = statement.excluded
-    newer = new.as_of >= table.c.as_of
-    updates: dict[str, Any] = {"as_of": sa.case((newer, new.as_of), else_=table.c.as_of)}
-    for name in values:
-        # The newer event's value, unless it did not know one.
-        updates[name] = sa.case(
-            (sa.and_(newer, new[name].is_not(None)), new[name]),
-            (table.c[name].is_(None), new[name]),
-            else_=table.c[name],
+    updates: dict[str, Any] = {}
+    for group in groups:
+        # The whole group from the newer event. Every expression sees the row as it was
+        # before this statement (on SQLite as on PostgreSQL), so the version is compared once.
+        version = version_column(group)
+        newer = sa.or_(
+            table.c[version].is_(None),
+            new[version].collate(_BYTEWISE[dialect]) > table.c[version].collate(_BYTEWISE[dialect]),
         )
+        for name in (*GROUPS[model][group], version):
+            updates[name] = sa.case((newer, new[name]), else_=table.c[name])
     for name in first:
         updates[name] = sa.case(
             (sa.or_(table.c[name].is_(None), new[name] < table.c[name]), new[name]), else_=table.c[name]
@@ -368,9 +402,30 @@ def _statement(
     for name in add:
         updates[name] = table.c[name] + new[name]
     keys = [c.name for c in table.primary_key.columns]
-    built = statement.on_conflict_do_update(index_elements=keys, set_=updates)
+    # A row with nothing to merge (an event seen before only by its key) still has its insert.
+    built = (
+        statement.on_conflict_do_update(index_elements=keys, set_=updates)
+        if updates
+        else statement.on_conflict_do_nothing(index_elements=keys)
+    )
     _STATEMENTS[cache_key] = built
     return built
+
+
+def hold_back_ingestion(conn: Connection) -> None:
+    """Until ``conn``'s transaction ends, nobody else logs an event (and so projects one);
+    wait first for those logging one now.
+
+    A rebuild needs it: an event logged after the read models were emptied but before the
+    rebuild read that part of the log would be projected twice, once by its consumer and
+    once by the rebuild; one logged with a place the rebuild had already read past would be
+    lost. Every ingesting transaction writes to the log before it projects, so a lock on the
+    log that conflicts with writing it (and with another rebuild), not with reading it, is
+    the one lock both take: the dashboard and the reports go on reading the old figures.
+    SQLite needs nothing: a write transaction there holds the database's one write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"LOCK TABLE {event_log.name} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def clear_read_models(conn: Connection) -> None:

@@ -3,6 +3,7 @@ happens at a site, told as the events the site's services would publish."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -65,10 +66,17 @@ class SiteStory:
     start: datetime = T0
     envelopes: list[Envelope] = field(default_factory=list)
     people: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # referral -> person
+    sequences: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def emit(self, event_type: EventType, service: str, subject: Any, **data: Any) -> Envelope:
-        envelope = make_envelope(
-            event_type, sample_data(event_type, **data), site=self.site, service=service, subject=str(subject)
+        """As the service's outbox would: numbered in its aggregate's sequence, at the time it
+        happened (the event's own ``<verb>_at``)."""
+        loaded = sample_data(event_type, **data)
+        envelope = make_envelope(event_type, loaded, site=self.site, service=service, subject=str(subject))
+        aggregate = (envelope.source, event_type.aggregate, envelope.subject)
+        self.sequences[aggregate] = self.sequences.get(aggregate, 0) + 1
+        envelope = dataclasses.replace(
+            envelope, sequence=self.sequences[aggregate], time=loaded.get(f"{event_type.verb}_at", envelope.time)
         )
         self.envelopes.append(envelope)
         return envelope
@@ -158,6 +166,7 @@ class SiteStory:
             kind=kind,
             starts_at=self.at(day),
             ends_at=self.at(day + 0.1),
+            scheduled_at=self.at(day - 7),
         )
         if cancelled:
             self.emit(
@@ -241,10 +250,277 @@ def busy_site(site: str, scale: int = 1) -> SiteStory:
     return story
 
 
+def eventful_site(site: str, busy: bool = True) -> SiteStory:
+    """A busy site (or a quiet one), and every other pseudonymous event type in the histories where the order
+    of arrival could change a read model: a mentor updated, paused, resumed and made paid;
+    another who leaves; a referral closed, reopened and closed with another outcome; one
+    matched, requeued when the match ended, and matched again; one declined, one withdrawn;
+    an art event changed twice; one cancelled; a registration waitlisted, promoted and
+    cancelled; an attendance corrected; a sale voided; deliveries sent and failed; outcomes,
+    advocacy and an erasure."""
+    story = busy_site(site) if busy else SiteStory(site)
+    event = CATALOGUE.__getitem__
+
+    def happen(name: str, service: str, subject: Any, **data: Any) -> None:
+        story.emit(event(f"peerlink.{name}.v1"), service, subject, **data)
+
+    giver, person = uuid.uuid4(), uuid.uuid4()
+    profile = {"mentor_id": giver, "person_id": person}
+    happen("mentor.registered", "matching", giver, **profile, kind="volunteer", capacity=2, registered_at=story.at(1))
+    happen("mentor.updated", "matching", giver, **profile, kind="volunteer", capacity=4, updated_at=story.at(5))
+    happen("mentor.paused", "matching", giver, mentor_id=giver, reason="burnout", paused_at=story.at(9))
+    happen("mentor.resumed", "matching", giver, mentor_id=giver, resumed_at=story.at(20))
+    happen("mentor.updated", "matching", giver, **profile, kind="paid", capacity=3, updated_at=story.at(40))
+    leaver = story.mentor(capacity=1, day=2)
+    happen("mentor.paused", "matching", leaver, mentor_id=leaver, reason="health", paused_at=story.at(6))
+    happen("mentor.left", "matching", leaver, mentor_id=leaver, reason="moved-on", left_at=story.at(12))
+
+    twice_closed = story.referral(source="probation", day=3, accept_after=1)
+    ids = {"referral_id": twice_closed, "person_id": story.people[twice_closed]}
+    match = story.match(twice_closed, giver, day=10, waited=6)
+    happen("referral.activated", "referrals", twice_closed, **ids, activated_at=story.at(11))
+    happen("referral.closed", "referrals", twice_closed, **ids, outcome="disengaged", closed_at=story.at(30))
+    happen("referral.accepted", "referrals", twice_closed, **ids, accepted_at=story.at(35), reentry=True)
+    happen("referral.closed", "referrals", twice_closed, **ids, outcome="completed", closed_at=story.at(60))
+    match_ids = {**ids, "match_id": match, "mentor_id": giver}
+    happen("match.ended", "matching", match, **match_ids, reason="referral-closed", ended_at=story.at(30))
+
+    requeued = story.referral(source="gp", day=4, accept_after=1)
+    ids = {"referral_id": requeued, "person_id": story.people[requeued]}
+    first = story.match(requeued, leaver, day=8, waited=3)
+    happen(
+        "match.ended",
+        "matching",
+        first,
+        **ids,
+        match_id=first,
+        mentor_id=leaver,
+        reason="mentor-left",
+        ended_at=story.at(12),
+    )
+    happen(
+        "referral.requeued",
+        "referrals",
+        requeued,
+        **ids,
+        match_id=first,
+        reason="mentor-left",
+        requeued_at=story.at(12),
+    )
+    refused = uuid.uuid4()
+    happen(
+        "match.proposed",
+        "matching",
+        refused,
+        **ids,
+        match_id=refused,
+        mentor_id=giver,
+        method="run",
+        proposed_at=story.at(13),
+    )
+    happen(
+        "match.declined",
+        "matching",
+        refused,
+        **ids,
+        match_id=refused,
+        mentor_id=giver,
+        declined_by="mentee",
+        reason="language",
+        declined_at=story.at(14),
+    )
+    story.match(requeued, giver, day=16, waited=4)
+    withdrawn = story.referral(source="self", day=5, accept_after=1)
+    ids = {"referral_id": withdrawn, "person_id": story.people[withdrawn]}
+    dropped = uuid.uuid4()
+    happen(
+        "match.proposed",
+        "matching",
+        dropped,
+        **ids,
+        match_id=dropped,
+        mentor_id=giver,
+        method="manual",
+        proposed_at=story.at(7),
+    )
+    happen(
+        "match.cancelled",
+        "matching",
+        dropped,
+        **ids,
+        match_id=dropped,
+        mentor_id=giver,
+        reason="referral-withdrawn",
+        cancelled_at=story.at(8),
+    )
+    happen(
+        "referral.withdrawn",
+        "referrals",
+        withdrawn,
+        **ids,
+        reason="by-person",
+        from_status="accepted",
+        withdrawn_at=story.at(8),
+    )
+    declined = story.referral(source="family", day=6, decline_after=2)
+
+    moved = uuid.uuid4()
+    schedule = {"event_id": moved, "kind": "exhibition", "capacity": 10, "public": True}
+    happen(
+        "artevent.scheduled",
+        "events",
+        moved,
+        **schedule,
+        starts_at=story.at(50),
+        ends_at=story.at(50.2),
+        scheduled_at=story.at(20),
+    )
+    happen(
+        "artevent.changed",
+        "events",
+        moved,
+        **{**schedule, "capacity": 20},
+        starts_at=story.at(52),
+        ends_at=story.at(52.2),
+        changed_at=story.at(25),
+    )
+    happen(
+        "artevent.changed",
+        "events",
+        moved,
+        **{**schedule, "capacity": 15},
+        starts_at=story.at(51),
+        ends_at=story.at(51.2),
+        changed_at=story.at(30),
+    )
+    booked = {"event_id": moved, "person_id": story.people[requeued], "places": 1, "guest_id": None, "mentor_id": None}
+    waiting = uuid.uuid4()
+    happen("registration.waitlisted", "events", waiting, registration_id=waiting, **booked, waitlisted_at=story.at(31))
+    happen("registration.promoted", "events", waiting, registration_id=waiting, **booked, promoted_at=story.at(33))
+    happen(
+        "registration.cancelled",
+        "events",
+        waiting,
+        registration_id=waiting,
+        **booked,
+        reason="by-participant",
+        was="confirmed",
+        cancelled_at=story.at(45),
+    )
+    came = uuid.uuid4()
+    happen(
+        "registration.confirmed",
+        "events",
+        came,
+        registration_id=came,
+        **{**booked, "places": 2},
+        confirmed_at=story.at(32),
+    )
+    record = uuid.uuid4()
+    attendance = {"attendance_id": record, "event_id": moved, "registration_id": came, "person_id": booked["person_id"]}
+    happen(
+        "attendance.recorded", "events", record, **attendance, status="no-show", headcount=0, recorded_at=story.at(51.1)
+    )
+    happen(
+        "attendance.recorded",
+        "events",
+        record,
+        **attendance,
+        status="attended",
+        headcount=2,
+        recorded_at=story.at(51.3),
+    )
+    story.session(day=44, attended=1, cancelled=True)
+
+    voided = story.sale(kind="artwork", pence=9_000, day=51)
+    happen(
+        "sale.voided",
+        "events",
+        voided,
+        sale_id=voided,
+        kind="artwork",
+        quantity=1,
+        amount_pence=9_000,
+        artist_share_pence=4_500,
+        scheme_share_pence=4_500,
+        reason="entered-in-error",
+        voided_at=story.at(52),
+    )
+    delivery = uuid.uuid4()
+    happen(
+        "notification.sent",
+        "notifications",
+        delivery,
+        delivery_id=delivery,
+        channel="email",
+        attempts=1,
+        sent_at=story.at(3),
+    )
+    failed = uuid.uuid4()
+    happen(
+        "notification.failed",
+        "notifications",
+        failed,
+        delivery_id=failed,
+        channel="sms",
+        attempts=3,
+        failed_at=story.at(4),
+    )
+    check_ins = {"referral_id": twice_closed, "person_id": story.people[twice_closed], "scale": "wemwbs", "maximum": 70}
+    baseline, later = uuid.uuid4(), uuid.uuid4()
+    happen(
+        "outcome.recorded",
+        "referrals",
+        baseline,
+        **check_ins,
+        check_in_id=baseline,
+        timepoint="baseline",
+        score=30,
+        baseline_score=None,
+        change=None,
+        weeks_since_baseline=None,
+        recorded_at=story.at(11),
+    )
+    happen(
+        "outcome.recorded",
+        "referrals",
+        later,
+        **check_ins,
+        check_in_id=later,
+        timepoint="review",
+        score=41,
+        baseline_score=30,
+        change=11,
+        weeks_since_baseline=12,
+        recorded_at=story.at(95),
+    )
+    issue = uuid.uuid4()
+    advocacy = {"issue_id": issue, "person_id": story.people[declined], "category": "housing"}
+    happen("advocacy.opened", "referrals", issue, **advocacy, opened_at=story.at(7))
+    happen(
+        "advocacy.resolved",
+        "referrals",
+        issue,
+        **advocacy,
+        resolution="resolved",
+        days_open=9,
+        resolved_at=story.at(16),
+    )
+    erased = story.people[declined]
+    happen("person.erased", "referrals", erased, person_id=erased, erased_at=story.at(70))
+    return story
+
+
 @pytest.fixture
 def feed(engine: sa.Engine):
     """``feed(envelopes)``: the consumer's work on a batch, straight into this test's database."""
     return lambda envelopes: ingest(engine, envelopes)
+
+
+@pytest.fixture
+def eventful_story():
+    """``eventful_story(site, busy=True)``: every event type, in histories where order matters."""
+    return eventful_site
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ from peerlink.testing import (
     wait_for_consumer,
     wait_until,
 )
-from peerlink.topology import EXCHANGE_ARGUMENTS, ConsumerQueues, declare_exchanges
+from peerlink.topology import EXCHANGE_ARGUMENTS, ConsumerQueues, MissingTopology, declare_exchanges
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -1058,6 +1058,26 @@ def test_each_site_services_user_is_refused_what_its_code_does_not_do(loaded):
                 "declare an exchange",
                 lambda ch: ch.exchange_declare("test.new", "topic", durable=True, auto_delete=False),
             )
+
+
+def test_a_service_creates_no_shared_exchange_the_definitions_left_out(broker):
+    """Where the definitions were imported without the shared topology, a service's consumer
+    creates none of it (it may not) and says what is missing and what to do."""
+    bare = Loaded(broker)
+    for part in ("exchanges", "queues", "bindings"):
+        bare.site_document[part] = []
+    try:
+        with bare.api.client() as client:
+            assert client.post("/api/definitions", json=bare.site_document).status_code in (200, 201, 204)
+        with As(bare.service_url("matching")) as matching, pytest.raises(MissingTopology) as refused:
+            matching.do(lambda ch: ConsumerQueues("matching", DELAYS).declare(ch, []))
+        assert "no peerlink.unrouted, peerlink.events" in str(refused.value)
+        assert "import the broker's definitions" in str(refused.value)
+        with bare.api.client() as client:
+            exchanges = [x["name"] for x in client.get(f"/api/exchanges/{bare.site}").json()]
+        assert not [name for name in exchanges if name.startswith("peerlink.")]
+    finally:
+        bare.remove()
 
 
 def user_publish(channel: amqp.Channel, exchange: str, routing_key: str, *, mandatory: bool = False) -> None:

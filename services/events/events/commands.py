@@ -72,6 +72,17 @@ class GroupInactive(Exception):
     """The group is archived: it takes no new events (409)."""
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, as the record of it says: a token's label and role, or a message."""
+
+    label: str
+    role: str
+
+
+ERASURE = Actor("person.erased", "service")
+
+
 # Groups -----------------------------------------------------------------------------------
 
 
@@ -477,7 +488,7 @@ def record_attendance(
 # Artworks and sales -----------------------------------------------------------------------
 
 
-def create_artwork(tx: Transaction, values: dict[str, Any], *, now: datetime) -> Artwork:
+def create_artwork(tx: Transaction, values: dict[str, Any], *, now: datetime, by: Actor) -> Artwork:
     group_id = values.get("group_id")
     if group_id is not None and store.schedule.get_group(tx.connection, group_id) is None:
         raise selling.InvalidSale("No such group.", "group_id")
@@ -494,7 +505,37 @@ def create_artwork(tx: Transaction, values: dict[str, Any], *, now: datetime) ->
         now=now,
     )
     store.ledger.add_artwork(tx.connection, artwork)
+    _credited(tx, artwork, by, now)
     return artwork
+
+
+def change_credit(
+    tx: Transaction,
+    artwork_id: uuid.UUID,
+    *,
+    credit: str,
+    artist_name: str | None,
+    pseudonym: str | None,
+    now: datetime,
+    by: Actor,
+) -> tuple[Artwork, bool]:
+    """The artist changed or withdrew their consent to how the work is credited: it is shown so
+    from now on everywhere it is shown, and the change is kept (to what, when, by whom). Returns
+    the artwork and whether anything changed."""
+    artwork = store.ledger.get_artwork(tx.connection, artwork_id, for_update=True)
+    if artwork is None:
+        raise NotFound(f"No artwork {artwork_id}.")
+    changed = selling.change_credit(artwork, credit=credit, artist_name=artist_name, pseudonym=pseudonym, now=now)
+    if changed is None:
+        return artwork, False
+    store.ledger.save_artwork(tx.connection, changed)
+    _credited(tx, changed, by, now)
+    return changed, True
+
+
+def _credited(tx: Transaction, artwork: Artwork, by: Actor, now: datetime) -> None:
+    change = selling.credit_change(artwork, changed_by=by.label, role=by.role, now=now)
+    store.ledger.add_credit_change(tx.connection, change)
 
 
 def record_sale(
@@ -691,7 +732,10 @@ def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime) -> Era
     for lot in open_lots:
         store.ledger.save_lot(conn, selling.withdraw(lot, now))
     for artwork in works:
-        store.ledger.save_artwork(conn, selling.erase_artist(artwork))
+        anonymous = selling.erase_artist(artwork)
+        store.ledger.save_artwork(conn, anonymous)
+        if anonymous.credit is not artwork.credit:
+            _credited(tx, anonymous, ERASURE, now)
     store.places.forget_consent(conn, person_id)
     return Erased(len(mine), cancelled, len(works), facilitating)
 

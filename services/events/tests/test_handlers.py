@@ -108,6 +108,8 @@ def test_an_erased_person_leaves_counts_behind_and_their_place_to_the_next_in_li
     works = {a["id"]: a for a in api.get("/artworks", expect=200).get_json()}
     assert {(w["credit_line_en"], w["artist_name"]) for w in works.values()} == {("Anonymous artist", None)}
     assert (works[sold["id"]]["status"], works[offered["id"]]["status"]) == ("sold", "withdrawn")
+    history = api.get(f"/artworks/{sold['id']}/credit-history", expect=200).get_json()
+    assert [(h["credit"], h["changed_by"], h["role"]) for h in history][-1] == ("anonymous", "person.erased", "service")
     (lot_row,) = rows(engine, lots, lots.c.id == uuid.UUID(lot["id"]))
     assert lot_row.status == "withdrawn"
     assert api.get(f"/groups/{group['id']}", expect=200).get_json()["facilitators"] != [someone]

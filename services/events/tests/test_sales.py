@@ -1,6 +1,7 @@
 """The artwork ledger: credit as the artist agreed, cards from a print run, auction lots with a
 reserve, money in pence split artist/scheme, totals per event and per group."""
 
+import json
 import uuid
 from datetime import datetime, timedelta
 
@@ -43,6 +44,59 @@ def test_an_artist_is_credited_only_as_they_agreed(api, group):
         "/artworks", {"credit": "name", "title": "Untitled", "artist_share_percent": 50}, expect=422
     ).get_json()
     assert missing["errors"][0]["pointer"] == "/artist_name"
+
+
+def test_an_artist_may_change_or_withdraw_consent_and_each_change_is_kept_and_audited(
+    api, client, group, make_event, clock
+):
+    made = artwork(api, group, title="Ebbw Fach at dusk")
+    credit = f"/artworks/{made['id']}/credit"
+    make_event(public=True, kind="exhibition", title_en="Spring show")
+    # By pseudonym: the name is forgotten at once.
+    clock.advance(timedelta(days=1))
+    masked = api.post(credit, {"credit": "pseudonym", "pseudonym": "Blue Heron"}, role="facilitator", expect=200)
+    assert (masked.get_json()["credit_line_en"], masked.get_json()["artist_name"]) == ("Blue Heron", None)
+    # Withdrawn altogether: anonymous everywhere the work is shown.
+    clock.advance(timedelta(days=1))
+    api.post(credit, {"credit": "anonymous", "artist_name": "Joe Bloggs"}, expect=200)
+    api.post(credit, {"credit": "anonymous"}, expect=200)  # the same again: nothing changes
+    shown = [api.get(f"/artworks/{made['id']}", expect=200).get_json(), *api.get("/artworks", expect=200).get_json()]
+    for view in shown:
+        assert (view["credit_line_cy"], view["credit_line_en"], view["artist_name"], view["pseudonym"]) == (
+            "Artist dienw",
+            "Anonymous artist",
+            None,
+            None,
+        )
+    for page in ("/public/events?lang=en", "/public/calendar.ics", f"/groups/{group['id']}/calendar.ics"):
+        text = (client if page.startswith("/public") else api).get(page).get_data(as_text=True)
+        assert "Joe Bloggs" not in text and "Blue Heron" not in text, page
+    # Given again, by name: it needs the name they agree to show.
+    refused = api.post(credit, {"credit": "name"}, expect=422).get_json()
+    assert refused["errors"][0]["pointer"] == "/artist_name"
+    clock.advance(timedelta(days=1))
+    api.post(credit, {"credit": "name", "artist_name": "Joseph Bloggs"}, expect=200)
+    history = api.get(f"/artworks/{made['id']}/credit-history", expect=200).get_json()
+    assert [(h["credit"], h["role"]) for h in history] == [
+        ("name", "coordinator"),
+        ("pseudonym", "facilitator"),
+        ("anonymous", "coordinator"),
+        ("name", "coordinator"),
+    ]
+    assert [h["changed_at"] for h in history] == sorted(h["changed_at"] for h in history)
+    assert "Bloggs" not in json.dumps(history)
+    trail = api.get(f"/artworks/{made['id']}/audit", expect=200).get_json()["items"]
+    assert [(e["action"], e["role"], e["what"]) for e in trail if e["action"] == "change"] == [
+        ("change", "coordinator", "POST /artworks/<uuid:artwork_id>/credit"),
+        ("change", "coordinator", "POST /artworks/<uuid:artwork_id>/credit"),
+        ("change", "facilitator", "POST /artworks/<uuid:artwork_id>/credit"),
+        ("change", "coordinator", "POST /artworks"),
+    ]
+    # Only the organisers change it or see its history; the trail is the coordinators'.
+    api.post(credit, {"credit": "anonymous"}, role="mentor", expect=403)
+    api.get(f"/artworks/{made['id']}/credit-history", role="service", expect=403)
+    api.get(f"/artworks/{made['id']}/audit", role="facilitator", expect=403)
+    api.post(f"/artworks/{uuid.uuid4()}/credit", {"credit": "anonymous"}, expect=404)
 
 
 def test_cards_sell_by_quantity_from_their_print_run(api, group, make_event, emitted):

@@ -1,5 +1,6 @@
 """Events' part of the audit trail (``peerlink.audit``): a public guest's record (name, email,
-phone), and the registration of theirs a request touched."""
+phone), and the registration of theirs a request touched; an artist's consent to how their
+artwork is credited (the artwork's id: the name itself is never in the trail)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from events.store.tables import audit_log
 from peerlink.audit import CHANGE, ERASE, AuditTrail, Subject
 from peerlink.web import service
 
-__all__ = ["ERASE", "GUEST", "TRAIL", "changed", "read"]
+__all__ = ["ARTWORK", "ERASE", "GUEST", "TRAIL", "changed", "credit_changed", "read"]
 
 GUEST = "guest"
+ARTWORK = "artwork"
 TRAIL = AuditTrail(audit_log)
 
 
@@ -28,3 +30,8 @@ def changed(
 ) -> None:
     """Record a change of a guest's record in the transaction that makes it."""
     TRAIL.changed(conn, Subject(GUEST, guest_id, registration_id), action=action)
+
+
+def credit_changed(conn: Connection, artwork_id: uuid.UUID) -> None:
+    """Record, in the transaction that makes it, a change of consent to an artwork's credit."""
+    TRAIL.changed(conn, Subject(ARTWORK, artwork_id), action=CHANGE)

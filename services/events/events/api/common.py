@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_smorest import abort
 
-from events import store
+from events import commands, store
 from events.domain.schedule import ArtEvent
 from events.domain.timing import DEFAULT_ZONE
 from peerlink.db import read_transaction
@@ -32,6 +32,12 @@ IDEMPOTENCY_DOC = idempotency.parameter(
 def now() -> datetime:
     clock: Callable[[], datetime] = current_app.extensions[CLOCK]
     return clock()
+
+
+def actor() -> commands.Actor:
+    """Who is asking, as a record of their change says (the token's label, else its role)."""
+    principal = current_principal()
+    return commands.Actor(principal.label or principal.role, principal.role)
 
 
 def sees_personal_data() -> bool:

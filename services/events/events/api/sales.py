@@ -4,15 +4,17 @@ each event raised, in integer pence split between the artist and the scheme."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from events import commands, store
-from events.api import schemas, views
-from events.api.common import IDEMPOTENCY_DOC, MANAGERS, READERS, now, sees_personal_data
+from events.api import audit, schemas, views
+from events.api.common import IDEMPOTENCY_DOC, MANAGERS, READERS, actor, now, sees_personal_data
 from events.api.transactions import in_transaction
+from peerlink.audit import AuditPage, AuditQuery, Subject
 from peerlink.db import read_transaction
 from peerlink.web import requires, service
 from peerlink.web.idempotency import REPLAYED, idempotency_key
@@ -182,9 +184,14 @@ class Artworks(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Add an artwork with how its artist agreed to be credited (by name only with their
         consent, else a pseudonym or anonymously) and their share of its sales."""
-        moment = now()
-        created = in_transaction(lambda uow: commands.create_artwork(uow, body, now=moment))
-        return views.artwork(created, personal=sees_personal_data())
+        moment, by = now(), actor()
+
+        def create(uow: Any) -> Any:
+            made = commands.create_artwork(uow, body, now=moment, by=by)
+            audit.credit_changed(uow.connection, made.id)
+            return made
+
+        return views.artwork(in_transaction(create), personal=sees_personal_data())
 
 
 @artworks.route("/<uuid:artwork_id>")
@@ -197,3 +204,56 @@ def get_artwork(artwork_id: uuid.UUID) -> dict[str, Any]:
     if found is None:
         abort(404, message="No such artwork.")
     return views.artwork(found, personal=sees_personal_data())
+
+
+@artworks.route("/<uuid:artwork_id>/credit", methods=["POST"])
+@requires(*MANAGERS)
+@artworks.arguments(schemas.CreditIn)
+@artworks.response(200, schemas.ArtworkOut)
+def change_credit(body: dict[str, Any], artwork_id: uuid.UUID) -> dict[str, Any]:
+    """The artist changed or withdrew their consent: credit the work by name (with the name
+    they agree to show), by pseudonym, or anonymously, from now on wherever it is shown.
+    Withdrawing consent to the name forgets it. Each change is kept (``credit-history``) and
+    in the audit trail; the same credit again changes nothing."""
+    moment, by = now(), actor()
+
+    def change(uow: Any) -> Any:
+        artwork, changed = commands.change_credit(
+            uow,
+            artwork_id,
+            credit=body["credit"],
+            artist_name=body["artist_name"],
+            pseudonym=body["pseudonym"],
+            now=moment,
+            by=by,
+        )
+        if changed:
+            audit.credit_changed(uow.connection, artwork_id)
+        return artwork
+
+    return views.artwork(in_transaction(change), personal=sees_personal_data())
+
+
+@artworks.route("/<uuid:artwork_id>/credit-history")
+@requires(*MANAGERS)
+@artworks.response(200, schemas.CreditChangeOut(many=True))
+def credit_history(artwork_id: uuid.UUID) -> list[dict[str, Any]]:
+    """How the work was credited, each change oldest first: to what, when, by whom (never the
+    name itself). Changes before this history was kept are not in it."""
+    with read_transaction(service().engine) as conn:
+        if store.ledger.get_artwork(conn, artwork_id) is None:
+            abort(404, message="No such artwork.")
+        return [asdict(change) for change in store.ledger.credit_history(conn, artwork_id)]
+
+
+@artworks.route("/<uuid:artwork_id>/audit")
+@requires("coordinator")
+@artworks.arguments(AuditQuery, location="query")
+@artworks.response(200, AuditPage)
+def artwork_audit(query: dict[str, Any], artwork_id: uuid.UUID) -> dict[str, Any]:
+    """Who changed this work's credit (and so its artist's consent), newest first."""
+    with read_transaction(service().engine) as conn:
+        exists = store.ledger.get_artwork(conn, artwork_id) is not None
+    return audit.TRAIL.page(
+        service().engine, Subject(audit.ARTWORK, artwork_id), query, exists=exists, missing="No such artwork."
+    )

@@ -394,18 +394,38 @@ class AttendanceRegister(Schema):
 # Artworks, lots, sales --------------------------------------------------------------------
 
 
-class ArtworkIn(Schema):
-    group_id = fields.UUID(load_default=None, allow_none=True)
-    artist_person_id = fields.UUID(
-        load_default=None, allow_none=True, metadata={"description": "The artist, if a participant or mentor."}
-    )
+class CreditIn(Schema):
     credit = fields.String(
         required=True,
         validate=validate.OneOf(("name", "pseudonym", "anonymous")),
         metadata={"description": "How the artist agreed to be credited: by name only with their consent."},
     )
-    artist_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
-    pseudonym = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    artist_name = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "With credit 'name' only (otherwise not kept)."},
+    )
+    pseudonym = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "With credit 'pseudonym' only (otherwise not kept)."},
+    )
+
+
+class CreditChangeOut(Schema):
+    credit = fields.String()
+    changed_at = fields.AwareDateTime()
+    changed_by = fields.String(metadata={"description": "The token's label, or the message (person.erased)."})
+    role = fields.String()
+
+
+class ArtworkIn(CreditIn):
+    group_id = fields.UUID(load_default=None, allow_none=True)
+    artist_person_id = fields.UUID(
+        load_default=None, allow_none=True, metadata={"description": "The artist, if a participant or mentor."}
+    )
     title = fields.String(required=True, validate=_title)
     medium = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     artist_share_percent = fields.Integer(

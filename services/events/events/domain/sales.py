@@ -3,6 +3,8 @@ in integer pence split between the artist and the scheme.
 
 - Credit: the artist's name only with their consent; otherwise a pseudonym or "anonymous".
   The name is personal data: it is shown on the site's own pages and API, never on the wire.
+  The artist may change or withdraw their consent at any time; each change is kept (to what,
+  when, by whom), never the name itself.
 - The split is agreed per artwork (``artist_share_percent``); the artist's share is rounded to
   the nearest penny (a half penny to the artist) and the scheme has the rest, so the two always
   add up to the amount. A sale without an artwork (a donation, a raffle) is all the scheme's.
@@ -100,19 +102,14 @@ def new_artwork(
     print_run: int | None,
     now: datetime,
 ) -> Artwork:
-    chosen = Credit(credit)
-    if chosen is Credit.NAME and not artist_name:
-        raise InvalidSale("Credit by name needs the name the artist agreed to show.", "artist_name")
-    if chosen is Credit.PSEUDONYM and not pseudonym:
-        raise InvalidSale("Credit by pseudonym needs the pseudonym.", "pseudonym")
+    chosen, name, alias = _agreed(credit, artist_name, pseudonym)
     return Artwork(
         id=uuid.uuid4(),
         group_id=group_id,
         artist_person_id=artist_person_id,
         credit=chosen,
-        # Only what the chosen credit shows is kept: a name not agreed to is not stored at all.
-        artist_name=artist_name if chosen is Credit.NAME else None,
-        pseudonym=pseudonym if chosen is Credit.PSEUDONYM else None,
+        artist_name=name,
+        pseudonym=alias,
         title=title,
         medium=medium,
         artist_share_percent=artist_share_percent,
@@ -122,6 +119,56 @@ def new_artwork(
         created_at=now,
         consent_recorded_at=now if chosen is Credit.NAME else None,
     )
+
+
+def _agreed(credit: str, artist_name: str | None, pseudonym: str | None) -> tuple[Credit, str | None, str | None]:
+    """The credit and what it shows. Only what the chosen credit shows is kept: a name not
+    agreed to is not stored at all, and one whose consent is withdrawn is not kept either."""
+    chosen = Credit(credit)
+    if chosen is Credit.NAME and not artist_name:
+        raise InvalidSale("Credit by name needs the name the artist agreed to show.", "artist_name")
+    if chosen is Credit.PSEUDONYM and not pseudonym:
+        raise InvalidSale("Credit by pseudonym needs the pseudonym.", "pseudonym")
+    return (
+        chosen,
+        artist_name if chosen is Credit.NAME else None,
+        pseudonym if chosen is Credit.PSEUDONYM else None,
+    )
+
+
+def change_credit(
+    artwork: Artwork, *, credit: str, artist_name: str | None, pseudonym: str | None, now: datetime
+) -> Artwork | None:
+    """The artist changed or withdrew their consent: the work is credited as they now agree,
+    whether it is for sale, sold or withdrawn (a label, a catalogue, a page may still show it).
+    Withdrawing consent to the name forgets the name. None if nothing changes."""
+    chosen, name, alias = _agreed(credit, artist_name, pseudonym)
+    if (chosen, name, alias) == (artwork.credit, artwork.artist_name, artwork.pseudonym):
+        return None
+    return replace(
+        artwork,
+        credit=chosen,
+        artist_name=name,
+        pseudonym=alias,
+        consent_recorded_at=now if chosen is Credit.NAME else None,
+    )
+
+
+@dataclass(frozen=True)
+class CreditChange:
+    """A change of an artwork's credit (its first credit too): to what, when, by whom. Never the
+    name itself, which lives only on the artwork while consent to show it lasts."""
+
+    id: uuid.UUID
+    artwork_id: uuid.UUID
+    credit: Credit
+    changed_at: datetime
+    changed_by: str  # the token's label, or the message that made the change
+    role: str
+
+
+def credit_change(artwork: Artwork, *, changed_by: str, role: str, now: datetime) -> CreditChange:
+    return CreditChange(uuid.uuid4(), artwork.id, artwork.credit, now, changed_by[:100], role[:20])
 
 
 def erase_artist(artwork: Artwork) -> Artwork:

@@ -11,11 +11,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from events.domain.sales import Artwork, ArtworkStatus, Bid, Credit, Lot, LotStatus, Sale
+from events.domain.sales import Artwork, ArtworkStatus, Bid, Credit, CreditChange, Lot, LotStatus, Sale
 from events.store._query import one
 from events.store.tables import (
     artworks,
     bids,
+    credit_changes,
     lots,
     sales,
 )
@@ -97,6 +98,31 @@ def _artwork(row: Any) -> Artwork:
         created_at=row.created_at,
         consent_recorded_at=row.consent_recorded_at,
     )
+
+
+def add_credit_change(conn: Connection, change: CreditChange) -> None:
+    conn.execute(
+        credit_changes.insert().values(
+            id=change.id,
+            artwork_id=change.artwork_id,
+            credit=change.credit.value,
+            changed_at=change.changed_at,
+            changed_by=change.changed_by,
+            role=change.role,
+        )
+    )
+
+
+def credit_history(conn: Connection, artwork_id: uuid.UUID) -> list[CreditChange]:
+    rows = conn.execute(
+        sa.select(credit_changes)
+        .where(credit_changes.c.artwork_id == artwork_id)
+        .order_by(credit_changes.c.changed_at, credit_changes.c.id)
+    )
+    return [
+        CreditChange(row.id, row.artwork_id, Credit(row.credit), row.changed_at, row.changed_by, row.role)
+        for row in rows
+    ]
 
 
 def add_lot(conn: Connection, lot: Lot) -> None:

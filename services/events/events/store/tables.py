@@ -207,6 +207,20 @@ artworks = sa.Table(
     sa.CheckConstraint("print_run IS NULL OR cards_sold <= print_run", name="cards_within_print_run"),
 )
 
+# Each change of how an artwork's artist agreed to be credited: to what, when, and by whom (the
+# token's label and role, or the message that made it). The name itself is never kept here, so a
+# withdrawn consent leaves no copy of it behind.
+credit_changes = sa.Table(
+    "artwork_credit_changes",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("artwork_id", sa.Uuid, sa.ForeignKey("artworks.id"), nullable=False, index=True),
+    sa.Column("credit", sa.String(12), nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=False),
+    sa.Column("changed_by", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+)
+
 lots = sa.Table(
     "auction_lots",
     metadata,

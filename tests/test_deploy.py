@@ -1092,9 +1092,9 @@ def user_publish(channel: amqp.Channel, exchange: str, routing_key: str, *, mand
 def test_the_referrals_relay_and_consumer_run_with_the_referrals_user_alone(loaded, tmp_path):
     """The real relay and consumer of referrals with its least-privilege user: committed events
     reach their exchanges (only peerlink.events waits for the central office), a poison event
-    is retried and parked through the default exchange, and the parked one is listed and replayed;
-    the worker's healthcheck (compose and Kubernetes) passes while it consumes, and fails for a
-    service whose consumer is not running."""
+    is retried and parked through the consumer's own exchange, and the parked one is listed and
+    replayed; the worker's healthcheck (compose and Kubernetes) passes while it consumes, and
+    fails for a service whose consumer is not running."""
     from referrals.app import DEFINITION as REFERRALS
     from referrals.handlers import subscriptions
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 import collections
 import random
 import time
+from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
 
+from notifications.handlers import subscriptions as notifications_subscriptions
+from peerlink.amqp import connect
 from peerlink.tables import inbox
 from peerlink.testing import wait_for_consumer, wait_until
+from peerlink.topology import site_bindings
 
 from .traffic import Site, WireSpy, assert_exactly_once, kill_and_restart, scalar, settle_and_count, show
 
@@ -62,28 +66,72 @@ def inbox_handled(site: Site) -> int:
     return scalar(site.engines["notifications"], sa.select(sa.func.count()).select_from(inbox))
 
 
+@dataclass
+class Backlog:
+    """Where the events bound for notifications' inbox queue are, counted from outside:
+    ``published`` (distinct events routed to the queue, as a spy bound exactly like it saw them),
+    ``ready`` (waiting in the queue, not delivered: the broker's own count), ``handled`` (committed
+    with their inbox record). Taken in that order, ``published - ready - handled`` is a lower
+    bound of the events delivered to the consumer and neither handled nor acked (it acks a
+    batch only after committing it): the batch in its hands."""
+
+    published: int
+    ready: int
+    consumers: int
+    handled: int
+
+    @property
+    def in_hand(self) -> int:
+        return self.published - self.ready - self.handled
+
+
+def backlog(site: Site, inbox_spy: WireSpy, amqp_url: str) -> Backlog:
+    published = len(set(inbox_spy.drain()))
+    connection = connect(amqp_url, name="fault-probe")
+    try:
+        _, ready, consumers = connection.channel().queue_declare("notifications.inbox", passive=True)
+    finally:
+        connection.release()
+    return Backlog(published, int(ready), int(consumers), inbox_handled(site))
+
+
+def a_batch_in_hand(site: Site, inbox_spy: WireSpy, amqp_url: str, *, timeout: float) -> Backlog:
+    """Probe until the consumer holds deliveries it has neither handled nor acked, and return that
+    probe; after ``timeout``, the last probe whatever it says (the test counts the kill as 0)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = backlog(site, inbox_spy, amqp_url)
+        if (now.consumers and now.in_hand > 0) or time.monotonic() > deadline:
+            return now
+        time.sleep(0.01)
+
+
 def test_a_consumer_killed_mid_batch_again_and_again_under_load_has_every_effect_once(
     request, site, amqp_url, smtp_server
 ):
     """Notifications' consumer (its effect, a delivery row, commits with its inbox record) runs
-    alone in the process we kill; its email sender runs in another, undisturbed. A prefetch of 20
-    makes a backlog of a few dozen events several batches, so that a kill lands between them."""
+    alone in the process we kill; its email sender runs in another, undisturbed. Each kill waits
+    (20 s at most) for a moment the counts show the consumer holding deliveries it has neither
+    committed nor acked (``Backlog.in_hand``). A prefetch of 20 and a restart 2 s after each kill
+    make the backlog that gathers meanwhile several batches, so that the next kill finds one in
+    hand at once. Counted again after each kill, what it held is shown neither handled nor acked:
+    the broker gives it to the next consumer, and the test fails unless at least one kill landed
+    so (one run: [1, 20, 20, 20] held at the four kills)."""
     spy = WireSpy(amqp_url)
+    inbox_spy = WireSpy(amqp_url, site_bindings(notifications_subscriptions.bindings))  # bound as the inbox is
     site.start(notifications=(("consumer:notifications",), ("relay", "dispatcher:email")), PEERLINK_PREFETCH="20")
     consumer = site.running["notifications-0"]
     load = site.load(per_second=8).start()
-    in_flight = []
+    in_hand = []  # at each kill: events delivered to the consumer and neither handled nor acked
     try:
         load.wait_for(10)
         for _ in range(CONSUMER_KILLS):
-            # Kill it as soon as it has committed a batch of the backlog that gathered while it
-            # was down, with the rest of that backlog delivered to it and unacked.
-            handled = inbox_handled(site)
-            wait_until(lambda h=handled: inbox_handled(site) > h, timeout=30, what="the consumer committing again")
-            in_flight.append(len(set(spy.drain())) * 2 - inbox_handled(site))  # 2 events a referral
+            caught = a_batch_in_hand(site, inbox_spy, amqp_url, timeout=20)
             consumer.assert_alive()
             consumer.kill()
-            time.sleep(1.0)  # a supervisor's restart delay: a backlog gathers meanwhile
+            time.sleep(0.2)  # a COMMIT already sent completes: what the consumer handled is final
+            in_hand.append(caught.published - caught.ready - inbox_handled(site))
+            time.sleep(1.8)  # a supervisor's restart delay: a backlog gathers meanwhile
             consumer = site.start_notifications(("consumer:notifications",))
         wait_for_consumer(amqp_url, "notifications.inbox", timeout=30)
         time.sleep(1.0)
@@ -95,8 +143,11 @@ def test_a_consumer_killed_mid_batch_again_and_again_under_load_has_every_effect
             conn.execute(sa.text("SELECT channel || ':' || kind, count(*) FROM deliveries GROUP BY 1")).all()
         )
     count.extra["delivery rows"] = deliveries
-    count.extra["events published but not handled at each kill"] = in_flight
+    count.extra["events in the killed consumer's hands (delivered, unacked) at each kill"] = in_hand
     show(request, count.line(f"notifications consumer killed {CONSUMER_KILLS}x mid-batch"))
+    # The kills did land mid-batch: at least one consumer died holding deliveries it had neither
+    # handled nor acked (each one it held goes back to the queue and to the next consumer).
+    assert max(in_hand) > 0, in_hand
     assert_exactly_once(count, load)
     # One delivery of each kind on each channel per referral: none made twice by a redelivery.
     assert set(deliveries.values()) == {len(load.accepted)}, deliveries

@@ -14,6 +14,7 @@ from .traffic import (
     WireSpy,
     assert_exactly_once,
     broker_answers,
+    pg_ctlcluster,
     postgres_answers,
     run,
     settle_and_count,
@@ -64,20 +65,21 @@ def test_referrals_are_taken_while_the_broker_is_away_and_all_arrive_once_after(
 def test_a_database_restart_costs_retries_not_referrals_and_everyone_reconnects(
     request, site, amqp_url, smtp_server, postgres_server
 ):
-    """While PostgreSQL is down the API answers 503 (problem+json) at once; the client retries
-    with the same Idempotency-Key, so there are as many referrals as keys, never more."""
+    """While PostgreSQL is down the API answers 503 (problem+json, with Retry-After) at once; the
+    client retries with the same Idempotency-Key, so there are as many referrals as keys, never
+    more. The cluster stopped and started is the one CI starts (``ls /etc/postgresql``)."""
     spy = WireSpy(amqp_url)
     site.start()
     load = site.load(per_second=RATE).start()
     try:
         load.wait_for(20)
         try:
-            run("pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "stop")
+            pg_ctlcluster("stop")
             before = sum(load.statuses.values())
             time.sleep(AWAY)
             answered_while_down = sum(load.statuses.values()) - before
         finally:
-            run("pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start")
+            pg_ctlcluster("start")
             wait_until(lambda: postgres_answers(postgres_server), timeout=60, what="PostgreSQL back")
         load.wait_for(len(load.accepted) + 20, timeout=30)
     finally:
@@ -86,11 +88,15 @@ def test_a_database_restart_costs_retries_not_referrals_and_everyone_reconnects(
     count.extra["keys"] = len(load.keys)
     count.extra["retried POSTs"] = load.retries
     count.extra["answers"] = dict(sorted(load.statuses.items()))
+    count.extra["Retry-After on the 503s"] = dict(load.retry_after)
     show(request, count.line(f"database stopped {AWAY:.0f}s"))
     assert count.referrals == len(load.keys), count
     assert_exactly_once(count, load)
-    # The client was answered while the database was down (a 503, not a hang), and told to retry.
+    # The client was answered while the database was down (a 503, not a hang), and told to retry:
+    # every 503 said when, in whole seconds (RFC 9110's delay-seconds), as the README promises.
     assert load.statuses["503"] > 0, dict(load.statuses)
+    assert sum(load.retry_after.values()) == load.statuses["503"], load.retry_after
+    assert all(value.isdigit() and int(value) > 0 for value in load.retry_after), load.retry_after
     assert answered_while_down >= AWAY, answered_while_down
     for process in site.running.values():
         process.assert_alive()

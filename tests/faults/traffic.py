@@ -15,14 +15,17 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
 from peerlink.amqp import connect
+from peerlink.contracts import EVENTS_EXCHANGE
 from peerlink.db import create_engine
 from peerlink.tables import inbox, outbox
 from peerlink.testing import ServiceProcess, wait_for_consumer, wait_for_http, wait_until
@@ -45,6 +48,8 @@ class ReferralLoad:
         self.keys: dict[str, str] = {}  # Idempotency-Key -> the referral's email address
         self.accepted: dict[str, str] = {}  # Idempotency-Key -> referral id
         self.statuses: collections.Counter[str] = collections.Counter()  # every answer, "refused" for no answer
+        # The Retry-After header of every 503 ("absent" when it had none): what the client was told.
+        self.retry_after: collections.Counter[str] = collections.Counter()
         self.retries = 0
         self.slowest = 0.0
         self.error: BaseException | None = None  # what stopped the client early (an unexpected answer)
@@ -107,6 +112,8 @@ class ReferralLoad:
                     self.accepted[key] = response.json()["id"]
                     return
                 assert response.status_code >= 500, f"{response.status_code}: {response.text}"
+                if response.status_code == 503:
+                    self.retry_after[response.headers.get("Retry-After", "absent")] += 1
                 # Whatever the outage, the client is told so in a problem document, never a trace.
                 assert response.headers["content-type"].startswith("application/problem+json"), response.text
                 assert "Traceback" not in response.text
@@ -132,17 +139,21 @@ def referral(email: str, n: int) -> dict[str, Any]:
 
 
 class WireSpy:
-    """A durable queue bound to ``peerlink.events`` for referral.received, read with a fresh
-    connection each time: unlike an exclusive queue it keeps what arrives across a broker restart."""
+    """A durable queue bound to ``peerlink.events`` for referral.received (or to ``bindings``:
+    (exchange, routing key) pairs), read with a fresh connection each time: unlike an exclusive
+    queue it keeps what arrives across a broker restart."""
 
-    def __init__(self, amqp_url: str, binding: str = "*.referral.received"):
+    def __init__(
+        self, amqp_url: str, bindings: Iterable[tuple[str, str]] = ((EVENTS_EXCHANGE, "*.referral.received"),)
+    ):
         self.amqp_url = amqp_url
         self.queue = f"fault-spy-{uuid.uuid4().hex[:8]}"
         self.ids: list[str] = []
         with self._channel() as channel:
             declare_exchanges(channel)
             channel.queue_declare(self.queue, durable=True, auto_delete=False)
-            channel.queue_bind(self.queue, "peerlink.events", binding)
+            for exchange, routing_key in bindings:
+                channel.queue_bind(self.queue, exchange, routing_key)
 
     @contextlib.contextmanager
     def _channel(self) -> Any:
@@ -305,6 +316,18 @@ def assert_exactly_once(count: Count, load: ReferralLoad) -> None:
 
 def run(*args: str, timeout: float = 120) -> None:
     subprocess.run(list(args), check=True, capture_output=True, timeout=timeout)
+
+
+def postgres_cluster(config: Path = Path("/etc/postgresql")) -> str:
+    """The local PostgreSQL cluster's version, looked up as CI does (``ls /etc/postgresql | head -1``)
+    to start it, so that the restart stops and starts the cluster CI runs, whichever version."""
+    versions = sorted(entry.name for entry in config.iterdir() if entry.is_dir())
+    assert versions, f"no PostgreSQL cluster under {config}"
+    return versions[0]
+
+
+def pg_ctlcluster(action: str) -> None:
+    run("pg_ctlcluster", "--skip-systemctl-redirect", postgres_cluster(), "main", action)
 
 
 def broker_answers() -> bool:

@@ -4,12 +4,13 @@ the network; once per event whatever the duplicates; whatever the order; rebuilt
 import csv
 import io
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from peerlink.contracts import CATALOGUE, Channel
-from peerlink.testing import assert_migrations_match_models, count_rows
+from peerlink.testing import assert_migrations_match_models, count_rows, make_envelope, sample_data
 from reporting import store
 from reporting.app import DEFINITION, main
 from reporting.domain.projection import PROJECTORS
@@ -151,6 +152,50 @@ def test_sections_and_sites_can_be_chosen(client, reader, engine, feed, site_sto
     assert list(body["sites"]) == ["merthyr"] and list(body["network"]) == ["waiting"]
     before = get(client, reader, "/reports/referrals", "from=2025-01-01&to=2025-12-31")
     assert before["network"]["referrals"]["received"] == 0
+
+
+def test_a_period_is_its_days_whole_from_the_first_to_the_last(client, reader, feed):
+    """``from`` and ``to`` are both included, to the last microsecond of ``to``; an instant
+    either side is not (times in UTC)."""
+    first, last = datetime(2026, 3, 5, tzinfo=UTC), datetime(2026, 3, 7, tzinfo=UTC)
+    tick = timedelta(microseconds=1)
+    moments = {
+        "just before": first - tick,
+        "first instant": first,
+        "last instant": last + timedelta(days=1) - tick,
+        "just after": last + timedelta(days=1),
+    }
+
+    def happened(name: str, **data):
+        event_type = CATALOGUE[f"peerlink.{name}.v1"]
+        return make_envelope(event_type, sample_data(event_type, **data), site="merthyr")
+
+    feed(
+        [
+            envelope
+            for at in moments.values()
+            for envelope in (
+                happened("referral.received", received_at=at, counted_in_figures=True),
+                happened(
+                    "sale.recorded",
+                    recorded_at=at,
+                    kind="cards",
+                    amount_pence=100,
+                    artist_share_pence=0,
+                    scheme_share_pence=100,
+                ),
+                happened("artevent.scheduled", starts_at=at, ends_at=at + timedelta(hours=2), kind="group-session"),
+            )
+        ]
+    )
+    body = get(client, reader, "/reports", "from=2026-03-05&to=2026-03-07&small_numbers=show")
+    assert (body["from"], body["to"]) == ("2026-03-05", "2026-03-07")
+    site = body["sites"]["merthyr"]
+    assert site["referrals"]["received"] == 2
+    assert (site["money"]["sales"], site["money"]["raised_pence"]) == (2, 200)
+    assert site["sessions"]["held"] == 2
+    one_day = get(client, reader, "/reports/referrals", "from=2026-03-07&to=2026-03-07&small_numbers=show")
+    assert one_day["sites"]["merthyr"]["referrals"]["received"] == 1  # the last instant alone
 
 
 def test_the_log_says_what_the_central_office_holds(client, reader, engine, feed, site_story):

@@ -86,6 +86,22 @@ def test_the_networks_counts_are_the_sum_of_the_sites(client, reader, engine, fe
     assert body["network"]["waiting"]["matched"] == 7 + 14 + 20
 
 
+def test_the_receiver_as_a_giver_by_the_kind_of_mentor_they_became(client, reader, feed, eventful_story):
+    story = eventful_story("merthyr", busy=False)  # one joined as a volunteer and is paid now; one left
+    story.mentor(kind="paid", former_participant=True, day=3)
+    story.mentor(kind="volunteer", former_participant=True, day=4)
+    story.mentor(kind="volunteer", day=4)  # never referred in
+    feed(story.envelopes)
+    mentors = get(client, reader, "/reports/mentors", f"{YEAR}&small_numbers=show")["sites"]["merthyr"]["mentors"]
+    assert (mentors["active"], mentors["former_participants"]) == (4, 3)
+    assert mentors["former_participants_by_kind"] == {"paid": 2, "volunteer": 1}  # what they are now
+    assert mentors["former_participants_volunteer_to_paid"] == 1
+    assert mentors["former_participants_registered"] == 3
+    assert mentors["former_participants_registered_by_kind"] == {"paid": 1, "volunteer": 2}  # as they joined
+    shared = get(client, reader, "/reports/mentors")["sites"]["merthyr"]["mentors"]
+    assert shared["former_participants_by_kind"] == {"paid": "<5", "volunteer": "<5"}
+
+
 def test_small_numbers_are_hidden_unless_asked_for(client, reader, engine, feed, site_story):
     feed(site_story("merthyr").envelopes)
     shared = get(client, reader, "/reports/referrals")["sites"]["merthyr"]["referrals"]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from peerlink.contracts.vocabulary import MENTOR_KINDS
+
 MONEY_KINDS = {"auction-lot": "auction", "cards": "cards"}  # everything else is "other"
 
 
@@ -162,16 +164,37 @@ def mentor_figures(rows: Rows, period: Period) -> dict[str, Any]:
         "welsh_speaking": sum(1 for m in active if "cy" in (m.languages or [])),
         "registered": sum(1 for m in rows.mentors if period.holds(m.registered_at)),
         "left": sum(1 for m in rows.mentors if period.holds(m.left_at)),
-        # "The receiver as a giver": mentors who were once referred in themselves.
-        "former_participants": sum(1 for m in active if m.person_id is not None),
-        "former_participants_registered": sum(
-            1 for m in rows.mentors if period.holds(m.registered_at) and m.person_id is not None
-        ),
+        **giver_figures(rows, period, active),
         "caseload_mean": round(statistics.fmean(loads), 2) if loads else None,
         "caseload_max": max(loads) if loads else None,
         # Fairness: how evenly mentoring is shared (0 when every mentor carries the same load).
         "caseload_spread": round(statistics.pstdev(loads), 2) if loads else None,
         "capacity_used": round(sum(loads) / capacity, 3) if capacity else None,
+    }
+
+
+def giver_figures(rows: Rows, period: Period, active: list[Any]) -> dict[str, Any]:
+    """ "The receiver as a giver": people once referred in who now give their time back.
+
+    What the wire can say: a mentor's ``person_id`` is their own person id when they were once
+    referred in, on ``mentor.registered`` and ``mentor.updated``, with the kind of mentor they
+    are (volunteer or paid) and, kept from the registration, the kind they joined as. Group
+    facilitators (participants among them) are linked to people only inside the events
+    service: no event says who facilitates, so they cannot be counted here.
+    """
+    givers = [m for m in active if m.person_id is not None]
+    joined = [m for m in rows.mentors if period.holds(m.registered_at) and m.person_id is not None]
+    return {
+        "former_participants": len(givers),
+        "former_participants_by_kind": {kind: sum(1 for m in givers if m.kind == kind) for kind in MENTOR_KINDS},
+        # Joe's way: a volunteer first, a paid peer mentor now.
+        "former_participants_volunteer_to_paid": sum(
+            1 for m in givers if m.registered_kind == "volunteer" and m.kind == "paid"
+        ),
+        "former_participants_registered": len(joined),
+        "former_participants_registered_by_kind": {
+            kind: sum(1 for m in joined if (m.registered_kind or m.kind) == kind) for kind in MENTOR_KINDS
+        },
     }
 
 

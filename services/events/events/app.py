@@ -9,7 +9,7 @@ from events import pages
 from events.api import BLUEPRINTS, errors
 from events.api.common import CLOCK, clock_now
 from events.handlers import subscriptions
-from events.scheduler import Scheduler, guest_retention
+from events.scheduler import Scheduler, guest_retention, no_show_after
 from peerlink.cli import service_cli
 from peerlink.config import Settings
 from peerlink.migrations import Migrations
@@ -20,14 +20,21 @@ from peerlink.worker import Component
 
 def configure(app: Flask, settings: Settings) -> None:
     errors.install(app)
-    guest_retention(settings)  # a malformed setting stops serve as it stops work: at start, in one line
+    # A malformed setting stops serve as it stops work: at start, in one line.
+    guest_retention(settings)
+    no_show_after(settings)
     app.extensions.setdefault(CLOCK, clock_now)
     app.register_blueprint(pages.blueprint)
 
 
 def components(settings: Settings, engine: sa.Engine) -> dict[str, Component]:
     return {
-        "scheduler": Scheduler(engine, Producer(settings.site, settings.service), retention=guest_retention(settings))
+        "scheduler": Scheduler(
+            engine,
+            Producer(settings.site, settings.service),
+            retention=guest_retention(settings),
+            no_show_after=no_show_after(settings),
+        )
     }
 
 

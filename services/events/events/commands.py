@@ -474,15 +474,39 @@ def record_attendance(
             event, registration, status=status, headcount=headcount, earlier=earlier, now=now
         )
     if earlier is not None and (earlier.status, earlier.headcount) == (record.status, record.headcount):
+        if earlier.assumed:  # an assumed no-show confirmed by hand: the same on the wire, theirs now
+            store.places.save_attendance(tx.connection, record, new=False)
+            return record
         return earlier
-    store.places.save_attendance(tx.connection, record, new=earlier is None)
+    _record(tx, record, new=earlier is None)
+    return record
+
+
+def assume_no_shows(tx: Transaction, event_id: uuid.UUID, *, now: datetime, after: timedelta) -> list[Attendance]:
+    """Each confirmed registration of the event still unmarked ``after`` its end is a no-show,
+    recorded and announced as one marked by hand (see :mod:`events.domain.attendance`); under
+    the event's lock, so a mark by hand made meanwhile is seen and never overridden."""
+    event = _event(tx, event_id, lock=True)
+    records = attending.assumed_no_shows(
+        event,
+        store.places.registrations_of_event(tx.connection, event_id, "confirmed"),
+        store.places.attendance_of_event(tx.connection, event_id),
+        now=now,
+        after=after,
+    )
+    for record in records:
+        _record(tx, record, new=True)
+    return records
+
+
+def _record(tx: Transaction, record: Attendance, *, new: bool) -> None:
+    store.places.save_attendance(tx.connection, record, new=new)
     tx.emit(
         ATTENDANCE_RECORDED,
         subject=str(record.id),
         data=wire.attendance_recorded(record),
         site_only=_kept_at_site(tx, record.person_id),
     )
-    return record
 
 
 # Artworks and sales -----------------------------------------------------------------------

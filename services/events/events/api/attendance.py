@@ -29,7 +29,8 @@ class AttendanceRegister(MethodView):
     @blueprint.response(200, schemas.AttendanceRegister)
     def get(self, event_id: uuid.UUID) -> dict[str, Any]:
         """The register: each confirmed registration with its attendance, the drop-in count and
-        the totals."""
+        the totals. A registration still unmarked a while after the end (24 hours by default) is
+        assumed a no-show once someone has taken the register (``assumed``); marking it corrects it."""
         personal = sees_personal_data()
         with read_transaction(service().engine) as conn:
             if store.schedule.get_event(conn, event_id) is None:
@@ -58,6 +59,7 @@ class AttendanceRegister(MethodView):
                 "registered_places": sum(r.places for r in confirmed),
                 "attended": sum(1 for a in marked if a.status == "attended"),
                 "no_shows": sum(1 for a in marked if a.status == "no-show"),
+                "assumed_no_shows": sum(1 for a in marked if a.assumed),
                 "unmarked": len(confirmed) - len(marked),
                 "registered_heads": registered_heads,
                 "drop_in_heads": drop_in_heads,

@@ -324,6 +324,9 @@ class AttendanceOut(Schema):
     status = fields.String()
     headcount = fields.Integer()
     recorded_at = fields.AwareDateTime()
+    assumed = fields.Boolean(
+        metadata={"description": "A no-show assumed by the scheduler (still unmarked after the end), not marked."}
+    )
 
 
 class RegistrationOut(Schema):
@@ -379,6 +382,9 @@ class AttendanceSummary(Schema):
     registered_places = fields.Integer()
     attended = fields.Integer(strict=True, metadata={"description": "Registrations that attended."})
     no_shows = fields.Integer()
+    assumed_no_shows = fields.Integer(
+        strict=True, metadata={"description": "Of the no-shows, those assumed by the scheduler."}
+    )
     unmarked = fields.Integer()
     registered_heads = fields.Integer(strict=True, metadata={"description": "People who came on a registration."})
     drop_in_heads = fields.Integer()

@@ -329,6 +329,7 @@ def save_attendance(conn: Connection, record: Attendance, *, new: bool) -> None:
         "status": record.status,
         "headcount": record.headcount,
         "recorded_at": record.recorded_at,
+        "assumed": record.assumed,
     }
     if new:
         conn.execute(
@@ -349,7 +350,39 @@ def _attendance(row: Any) -> Attendance:
         status=row.status,
         headcount=row.headcount,
         recorded_at=row.recorded_at,
+        assumed=row.assumed,
     )
+
+
+def events_with_registers_to_complete(
+    conn: Connection, *, ended_from: datetime, ended_before: datetime, limit: int = 200
+) -> list[uuid.UUID]:
+    """Events that ended in ``[ended_from, ended_before)``, not cancelled, whose register someone
+    took (a registration marked by hand) and left a confirmed registration unmarked."""
+    by_hand = attendance.alias("by_hand")
+    any_mark = attendance.alias("any_mark")
+    register_taken = sa.exists().where(
+        by_hand.c.event_id == events.c.id, by_hand.c.registration_id.is_not(None), by_hand.c.assumed.is_(False)
+    )
+    left_unmarked = sa.exists().where(
+        registrations.c.event_id == events.c.id,
+        registrations.c.status == Status.CONFIRMED.value,
+        ~sa.exists().where(any_mark.c.registration_id == registrations.c.id),
+    )
+    rows = conn.execute(
+        sa.select(events.c.id)
+        .where(
+            events.c.status == "scheduled",
+            events.c.starts_at < ended_before,  # narrows by the index on starts_at
+            events.c.ends_at >= ended_from,
+            events.c.ends_at < ended_before,
+            register_taken,
+            left_unmarked,
+        )
+        .order_by(events.c.ends_at, events.c.id)
+        .limit(limit)
+    )
+    return [row.id for row in rows]
 
 
 # Consent to be counted centrally ----------------------------------------------------------

@@ -176,6 +176,9 @@ attendance = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("headcount", sa.Integer, nullable=False),
     sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    # A no-show the scheduler assumed because the registration was still unmarked a while after
+    # the end; marking it by hand later corrects it like any other record.
+    sa.Column("assumed", sa.Boolean, nullable=False, server_default=sa.false()),
     # One drop-in count per event: recording it again corrects it.
     sa.Index(
         "uq_attendance_drop_in",

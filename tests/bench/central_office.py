@@ -3,9 +3,10 @@
 Run from the repository root (``make bench``). Each figure comes with a baseline measured in
 the same run on the same machine, and is reported as a ratio to it; nothing here asserts.
 
-1. ingest: every site's events published to the central ``peerlink.events``, drained by the
-   reporting consumer (inbox, event log, read models), against consuming the same number of
-   messages with manual acks and no database at all;
+1. ingest: every site's events published to the central ``peerlink.events`` and routed to the
+   reporting consumer's queue, then drained by the consumer (inbox, event log, read models),
+   timed from its start, against consuming the same number of messages, queued the same way,
+   with manual acks and no database at all;
 2. rebuild: ``peerlink-reporting replay`` of 100,000 logged events into empty read models,
    against reading and parsing the same log without projecting it.
 """
@@ -32,7 +33,7 @@ from peerlink.db import create_engine, write_transaction
 from peerlink.envelope import Envelope, new_event_id, parse_envelope
 from peerlink.outbox import Producer
 from peerlink.testing import running, wait_until
-from peerlink.topology import declare_exchanges, quorum_arguments
+from peerlink.topology import ConsumerQueues, declare_exchanges, quorum_arguments
 from reporting import store
 from reporting.app import DEFINITION
 from reporting.handlers import logged_form, subscriptions
@@ -274,28 +275,38 @@ def raw_consume(amqp_url: str, envelopes: list[Envelope]) -> float:
 
 
 def ingest(amqp_url: str, database_url: str, envelopes: list[Envelope]) -> float:
+    """The consumer's rate on a queue that already holds every event, as the raw baseline's.
+
+    Its queues and bindings are declared first, by the consumer's own declaration, so that no
+    event published goes to ``peerlink.unrouted`` (where the wait below would never end); every
+    event is published, confirmed and seen in the queue; only then does the clock start, with
+    the consumer, and it stops when the last event is in the log.
+    """
+    retry_delays = (1.0,)
+    queues = ConsumerQueues(subscriptions.name, retry_delays)
+    with contextlib.closing(connect(amqp_url, name="bench-setup")) as connection:
+        queues.declare(connection.channel(), subscriptions.bindings)
+    publish(amqp_url, envelopes)
+    wait_until(
+        lambda: _queued(amqp_url, queues.inbox) >= len(envelopes), timeout=60, what=f"every event in {queues.inbox}"
+    )
     engine = create_engine(database_url)
     try:
         consumer = Consumer(
-            engine, amqp_url, subscriptions, producer=Producer("central", "reporting"), retry_delays=(1.0,)
+            engine, amqp_url, subscriptions, producer=Producer("central", "reporting"), retry_delays=retry_delays
         )
+        started = time.perf_counter()
         with running(consumer):
-            wait_until(lambda: _queue_exists(amqp_url, "reporting.inbox"), timeout=30, what="the consumer's queue")
-            publish(amqp_url, envelopes)
-            started = time.perf_counter()
             wait_until(lambda: _logged(engine) >= len(envelopes), timeout=600, interval=0.05, what="every event")
             return len(envelopes) / (time.perf_counter() - started)
     finally:
         engine.dispose()
 
 
-def _queue_exists(amqp_url: str, queue: str) -> bool:
+def _queued(amqp_url: str, queue: str) -> int:
     with contextlib.closing(connect(amqp_url, name="bench-probe")) as connection:
-        try:
-            connection.channel().queue_declare(queue, passive=True)
-            return True
-        except Exception:
-            return False
+        _, count, _ = connection.channel().queue_declare(queue, passive=True)
+        return int(count)
 
 
 def _logged(engine: sa.Engine) -> int:

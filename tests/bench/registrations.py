@@ -14,14 +14,18 @@ or SQLite file, migrated as the service migrates it, removed afterwards. Three r
    parallel, and this shows how much of the cost is that queue.
 
 After each, the result is checked and reported, never assumed: places confirmed against the
-capacity (oversold must be 0), one registration per person, the waiting list numbered 1..1800
-without a gap or a repeat. Figures are printed and written to ``bench-results/registrations.json``;
-nothing here asserts on a timing.
+capacity (oversold must be 0, and every place taken), the event's counter against the
+registrations, one registration per person, the waiting list numbered 1..1800 without a gap or a
+repeat, every answer a confirmation or a place on the waiting list, one registration event in the
+outbox per registration, one place held (``places_held``) per active registration. Figures are
+printed and written to ``bench-results/registrations.json``; nothing here asserts on a timing,
+but a wrong result is a failure: the script says what was WRONG and exits with status 1.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -39,7 +43,7 @@ from events import commands
 from events.api.common import CLOCK
 from events.app import DEFINITION, create_app
 from events.domain.schedule import Details
-from events.store.tables import events, registrations
+from events.store.tables import events, places_held, registrations
 from peerlink.db import create_engine, write_transaction
 from peerlink.outbox import Producer, UnitOfWork
 from peerlink.tables import outbox
@@ -54,7 +58,7 @@ SPREAD_EVENTS = 20
 PRODUCER = Producer("ebbw-vale", "events")
 
 
-def popular_event(engine: sa.Engine, capacity: int = CAPACITY) -> uuid.UUID:
+def popular_event(engine: sa.Engine, capacity: int) -> uuid.UUID:
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
     details = Details(
         kind="exhibition", title_cy="Arddangosfa", title_en="Exhibition", venue="Institute", capacity=capacity
@@ -96,7 +100,7 @@ def race(send: Callable[[int], Any]) -> tuple[float, list[Any]]:
 
 
 def plain_inserts(engine: sa.Engine) -> dict[str, Any]:
-    event_id = popular_event(engine)
+    event_id = popular_event(engine, CAPACITY)
     now = datetime.now(UTC)
 
     def insert(i: int) -> None:
@@ -141,15 +145,20 @@ def use_case(engine: sa.Engine, events_count: int = 1) -> dict[str, Any]:
     seconds, statuses = race(register)
     measured: dict[str, Any] = {"seconds": round(seconds, 3), "per_second": round(PEOPLE / seconds, 1)}
     if events_count == 1:
-        return {**measured, **verdict(engine, event_ids[0], statuses)}
-    each = [verdict(engine, event_id, statuses, capacity=CAPACITY // events_count) for event_id in event_ids]
+        return {**measured, **verdict(engine, event_ids[0], statuses, CAPACITY)}
+    each = [verdict(engine, event_id, None, capacity=CAPACITY // events_count) for event_id in event_ids]
+    answers = answered(statuses)
+    wrong = [f"event {n + 1}: {problem}" for n, v in enumerate(each) for problem in v["wrong"]]
+    wrong += wrong_answers(answers, CAPACITY)
     return {
         **measured,
         "events": events_count,
+        "answers": answers,
         "oversold": sum(v["oversold"] for v in each),
         "confirmed_places": sum(v["confirmed_places"] for v in each),
         "people_registered_twice": sum(v["people_registered_twice"] for v in each),
         "waiting_list_in_order_without_gaps": all(v["waiting_list_in_order_without_gaps"] for v in each),
+        "wrong": wrong,
     }
 
 
@@ -167,7 +176,7 @@ def through_the_api(url: str) -> dict[str, Any]:
     app.extensions[CLOCK] = lambda: datetime.now(UTC)
     engine = app.extensions["peerlink"].engine
     try:
-        event_id = popular_event(engine)
+        event_id = popular_event(engine, CAPACITY)
         headers = tokens.header()
         local = threading.local()
 
@@ -185,20 +194,36 @@ def through_the_api(url: str) -> dict[str, Any]:
         return {
             "seconds": round(seconds, 3),
             "per_second": round(PEOPLE / seconds, 1),
-            **verdict(engine, event_id, statuses),
+            **verdict(engine, event_id, statuses, CAPACITY),
         }
     finally:
         engine.dispose()
 
 
-def verdict(engine: sa.Engine, event_id: uuid.UUID, statuses: list[str], capacity: int = CAPACITY) -> dict[str, Any]:
-    """What the database holds after the race, checked against what must be true."""
+def answered(statuses: list[str]) -> dict[str, int]:
+    return {status: statuses.count(status) for status in sorted(set(statuses))}
+
+
+def wrong_answers(answers: dict[str, int], capacity: int) -> list[str]:
+    """Every one of the PEOPLE answered: confirmed while places lasted, then waitlisted."""
+    expected = {"confirmed": capacity, "waitlisted": PEOPLE - capacity}
+    return [] if answers == expected else [f"answers {answers}, expected {expected}"]
+
+
+def verdict(engine: sa.Engine, event_id: uuid.UUID, statuses: list[str] | None, capacity: int) -> dict[str, Any]:
+    """What the database holds after the race, checked against what must be true; ``wrong``
+    says each way it is not (``statuses``: the answers, when all went to this event)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(registrations.c.person_id, registrations.c.status, registrations.c.places).where(
-                registrations.c.event_id == event_id
-            )
-        ).all()
+        columns = (registrations.c.id, registrations.c.person_id, registrations.c.status, registrations.c.places)
+        rows = conn.execute(sa.select(*columns).where(registrations.c.event_id == event_id)).all()
+        held = conn.execute(
+            sa.select(sa.func.count()).select_from(places_held).where(places_held.c.event_id == event_id)
+        ).scalar_one()
+        announced = set(
+            conn.execute(sa.select(outbox.c.subject).where(outbox.c.event_type.like("peerlink.registration.%")))
+            .scalars()
+            .all()
+        )
         counter = conn.execute(sa.select(events.c.places_confirmed).where(events.c.id == event_id)).scalar_one()
         waiting_numbers = (
             conn.execute(
@@ -209,21 +234,38 @@ def verdict(engine: sa.Engine, event_id: uuid.UUID, statuses: list[str], capacit
             .scalars()
             .all()
         )
-        events_out = conn.execute(
-            sa.select(sa.func.count()).where(outbox.c.event_type.like("peerlink.registration.%"))
-        ).scalar_one()
     confirmed_places = sum(r.places for r in rows if r.status == "confirmed")
     waiting = len(rows) - sum(1 for r in rows if r.status == "confirmed")
-    return {
-        "answers": {status: statuses.count(status) for status in sorted(set(statuses))},
+    result: dict[str, Any] = {
         "confirmed_places": confirmed_places,
         "event_counter": counter,
         "oversold": max(0, confirmed_places - capacity),
         "registrations": len(rows),
         "people_registered_twice": len(rows) - len({r.person_id for r in rows}),
         "waiting_list_in_order_without_gaps": waiting_numbers == list(range(1, waiting + 1)),
-        "registration_events_in_outbox": events_out,
+        "registration_events_in_outbox": sum(1 for r in rows if str(r.id) in announced),
+        "places_held": held,
     }
+    wrong = []
+    if result["oversold"]:
+        wrong.append(f"oversold by {result['oversold']}")
+    elif confirmed_places != capacity:
+        wrong.append(f"{confirmed_places} of {capacity} places confirmed with people still waiting")
+    if counter != confirmed_places:
+        wrong.append(f"the event's counter says {counter} places, its registrations {confirmed_places}")
+    if result["people_registered_twice"]:
+        wrong.append(f"{result['people_registered_twice']} people registered twice")
+    if not result["waiting_list_in_order_without_gaps"]:
+        wrong.append("the waiting list has a gap or a repeat")
+    if result["registration_events_in_outbox"] != len(rows):
+        wrong.append(f"{len(rows) - result['registration_events_in_outbox']} registrations never announced")
+    active = sum(1 for r in rows if r.status in ("confirmed", "waitlisted"))
+    if held != active:
+        wrong.append(f"{held} places held for {active} active registrations")
+    if statuses is not None:
+        result["answers"] = answered(statuses)
+        wrong += wrong_answers(result["answers"], capacity)
+    return {**result, "wrong": wrong}
 
 
 def run_backend(backend: str, tmp: Path) -> dict[str, Any]:
@@ -272,16 +314,21 @@ def print_summary(results: dict[str, Any]) -> None:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
         if index == 0:
             print("  " + "  ".join("-" * width for width in widths))
-    wrong = [
-        f"{backend} {name}"
+    wrong = verdicts(results)
+    if not wrong:
+        print("\nnothing oversold, every place taken, one registration each, waiting list in order")
+    for problem in wrong:
+        print(f"WRONG: {problem}")
+
+
+def verdicts(results: dict[str, Any]) -> list[str]:
+    """Every way any measure's result was wrong, named by backend and measure."""
+    return [
+        f"{backend} {name}: {problem}"
         for backend, measured in results.items()
         for name in ("use_case", "http_api", "spread_over_events")
-        if measured[name]["oversold"]
-        or measured[name]["confirmed_places"] != CAPACITY
-        or measured[name]["people_registered_twice"]
-        or not measured[name]["waiting_list_in_order_without_gaps"]
+        for problem in measured[name]["wrong"]
     ]
-    print("\nnothing oversold, one registration each, waiting list in order" if not wrong else f"\nWRONG: {wrong}")
 
 
 def main() -> None:
@@ -301,6 +348,8 @@ def main() -> None:
     }
     path = write_results("registrations", report)
     print(f"written to {path}")
+    if verdicts(results):  # a correctness check, not a timing one: make bench fails on it
+        sys.exit(1)
 
 
 if __name__ == "__main__":

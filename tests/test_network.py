@@ -395,8 +395,9 @@ def assert_central_equals_the_sites(sites, report_base, tokens) -> dict:
         wait_until(equal, timeout=60, what="the central figures to equal the sites' own")
     except AssertionError:
         seen = central_figures(report_base, tokens)["sites"]
-        for name in sites:  # say which figures differ, not only that they do
-            assert as_seen_centrally(seen.get(name, {}), own[name]) == own[name], name
+        links = {name: central.status(site.amqp_url) for name, site in sites.items()}
+        for name in sites:  # say which figures differ, not only that they do, and how the links are
+            assert as_seen_centrally(seen.get(name, {}), own[name]) == own[name], f"{name}; links: {links}"
         raise
     body = central_figures(report_base, tokens)
     for name in sites:

@@ -9,7 +9,16 @@ import pytest
 import sqlalchemy as sa
 
 from events.handlers import subscriptions
-from events.store.tables import artworks, attendance, group_facilitators, lots, participants, registrations, sales
+from events.store.tables import (
+    artworks,
+    attendance,
+    group_facilitators,
+    lots,
+    participants,
+    places_held,
+    registrations,
+    sales,
+)
 from peerlink.consumer import Consumer
 from peerlink.contracts import PERSON_ERASED, REFERRAL_RECEIVED, SITE_ONLY_EXCHANGE
 from peerlink.outbox import Producer
@@ -84,6 +93,7 @@ def test_an_erased_person_leaves_counts_behind_and_their_place_to_the_next_in_li
     person = uuid.UUID(someone)
     assert rows(engine, registrations, registrations.c.person_id == person) == []
     assert rows(engine, registrations, registrations.c.mentor_id == person) == []
+    assert rows(engine, places_held, places_held.c.person_id == person) == []  # nor a place held by their id
     assert rows(engine, attendance, attendance.c.person_id == person) == []
     assert rows(engine, group_facilitators, group_facilitators.c.person_id == person) == []
     assert rows(engine, artworks, artworks.c.artist_person_id == person) == []

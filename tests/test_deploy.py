@@ -951,7 +951,7 @@ def test_each_site_services_user_can_do_what_its_code_does(loaded):
     declare_consumers(loaded)
     admin_url = loaded.admin_url()
     assert queue_arguments(loaded, "events.inbox.retry.100ms")["x-dead-letter-exchange"] == ""  # kept
-    assert queue_arguments(loaded, "matching.inbox.retry.100ms")["x-dead-letter-exchange"] == "matching.inbox"
+    assert queue_arguments(loaded, "matching.inbox.retry.100ms")["x-dead-letter-exchange"] == "matching.inbox.direct"
     before = {s: queue_count(admin_url, f"{s}.inbox") for s in SITE_SERVICES}
     parked_before = {s: queue_count(admin_url, f"{s}.inbox.parked") for s in SITE_SERVICES}
     for service in SITE_SERVICES:

@@ -141,8 +141,8 @@ def _only(names: Sequence[str]) -> str:
 
 def _own(service: str) -> str:
     """The consumer's inbox, its retry queues (``<svc>.inbox.retry.<delay>``) and parking queue,
-    and its direct exchange (named ``<svc>.inbox`` too: see topology.ConsumerQueues.exchange)."""
-    return rf"{_literal(service)}\.inbox(\.parked|\.retry\.[0-9.]+(ms|s|m|h))?"
+    and its direct exchange ``<svc>.inbox.direct`` (topology.ConsumerQueues.exchange)."""
+    return rf"{_literal(service)}\.inbox(\.parked|\.retry\.[0-9.]+(ms|s|m|h)|\.direct)?"
 
 
 def service_permissions(access: ServiceAccess, vhost: str, user: str) -> dict[str, str]:

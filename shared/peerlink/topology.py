@@ -4,7 +4,7 @@ Names are deterministic so that an operator reading the broker knows each queue'
 ``<service>.inbox`` is what the service consumes, ``<service>.inbox.retry.<delay>`` hold
 failed messages for a while and dead-letter them back, ``<service>.inbox.parked`` keeps
 what gave up, with the reason in its headers. The consumer reaches these three through its
-own direct exchange, also named ``<service>.inbox``, never through the default exchange: a
+own direct exchange, ``<service>.inbox.direct``, never through the default exchange: a
 service's broker user may then write to its own queues and to no other service's.
 
 The shared exchanges belong to the broker's definitions (``deploy/rabbitmq/definitions.py``),
@@ -166,13 +166,8 @@ class ConsumerQueues:
 
     @property
     def exchange(self) -> str:
-        """The consumer's own direct exchange: each of its queues is bound to it by its name.
-
-        Named like the inbox (exchanges and queues are named apart), so that the permissions a
-        service's user had before this exchange existed already cover it: an upgraded service
-        runs with the broker definitions of the version before, and then with the new ones.
-        """
-        return self.inbox
+        """The consumer's own direct exchange: each of its queues is bound to it by its name."""
+        return f"{self.inbox}.direct"
 
     @property
     def parked(self) -> str:

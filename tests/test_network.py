@@ -340,7 +340,9 @@ def network(broker, new_vhost, new_database_url, postgres_url, tokens, processes
         "PEERLINK_API_TOKENS": tokens.config(),
         "PEERLINK_PORT": str(free_port()),
     }
-    arriving = spy("peerlink.events", url=central_url)  # everything that reaches the central exchange
+    # Everything that reaches the central exchange. No heartbeat: the spy is read only now and then, and
+    # the broker closes a connection that misses two (py-amqp sends them only when asked).
+    arriving = spy("peerlink.events", url=f"{central_url}?heartbeat=0")
     processes("peerlink-reporting", "work", env=central_env)
     processes("peerlink-reporting", "serve", env=central_env)
     sites = {name: Site(name, new_vhost(name), new_database_url, tokens, processes) for name in SITES}

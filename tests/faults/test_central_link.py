@@ -30,7 +30,9 @@ def offline_network(broker, new_vhost, new_database_url, postgres_url, tokens, p
     tokens.token("central-reader", "central")
     central_url = new_vhost("central")
     setup_site(central_url, management)
-    arriving = spy("peerlink.events", url=central_url)  # every delivery to the central exchange
+    # Every delivery to the central exchange. No heartbeat: the spy is read only now and then, and
+    # the broker closes a connection that misses two (py-amqp sends them only when asked).
+    arriving = spy("peerlink.events", url=f"{central_url}?heartbeat=0")
     office = CentralOffice(central_url, postgres_url, tokens, processes)
     sites = {}
     for name in SITES:

@@ -1,6 +1,7 @@
 """The referrals service, declared: its API, its consumers, its migrations, ``peerlink-referrals``."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
@@ -27,9 +28,20 @@ def wellbeing_scale(settings: Settings) -> Scale:
         raise ConfigError(f"PEERLINK_WELLBEING_SCALE: {path} is {exc}") from None
 
 
+def site_zone(settings: Settings) -> ZoneInfo:
+    """The site's time zone (PEERLINK_TIMEZONE, as notifications reads it): the day of a referral
+    is the site's day, so that a sixteenth birthday starts at midnight where the person lives."""
+    name = settings.optional("PEERLINK_TIMEZONE") or "Europe/London"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"PEERLINK_TIMEZONE: {name!r} is not a time zone such as Europe/London") from None
+
+
 def configure(app: Flask, settings: Settings) -> None:
     errors.install(app)
     app.extensions["referrals.scale"] = wellbeing_scale(settings)
+    app.extensions["referrals.zone"] = site_zone(settings)
     app.register_blueprint(pages.blueprint)
 
 

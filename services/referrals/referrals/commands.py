@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
@@ -30,7 +30,7 @@ from peerlink.contracts import (
 )
 from peerlink.contracts.vocabulary import age_band
 from referrals import store
-from referrals.domain import advocacy, erasure, events, intake, outcomes, workflow
+from referrals.domain import advocacy, duplicates, erasure, events, intake, outcomes, workflow
 from referrals.domain.workflow import Action, Referral, Status
 
 
@@ -50,6 +50,10 @@ class IdempotencyConflict(Exception):
     """The same Idempotency-Key came with a different request."""
 
 
+class IntakeRaced(Exception):
+    """The same Idempotency-Key clashed twice with a request being taken in at the same time."""
+
+
 @dataclass(frozen=True)
 class Taken:
     referral: Referral
@@ -66,9 +70,12 @@ def take_referral(
     *,
     site: str,
     now: datetime,
+    zone: tzinfo,
     idempotency: tuple[str, str] | None = None,
 ) -> Taken:
-    intake.check_eligibility(new, now.date())
+    """Take a referral in, on the site's day (``zone``): eligibility and age are the site's."""
+    today = intake.day_of(now, zone)
+    intake.check_eligibility(new, today)
     conn = tx.connection
     if idempotency:
         earlier = store.referral_for_key(conn, idempotency[0])
@@ -82,45 +89,29 @@ def take_referral(
     identity = intake.identity_of(
         new.given_name, new.family_name, new.date_of_birth, new.contact.email, new.contact.phone
     )
+    referral_id = uuid.uuid4()
     known = store.people_like(conn, identity)
+    check: duplicates.PossibleDuplicate | None = None
+    open_one = None
     if known:
-        # The same person again: linked to who we know, with their newest contact details.
-        earlier_person = known[0]
-        person = replace(
-            earlier_person,
-            preferred_language=new.preferred_language,
-            contact=intake.ContactDetails(
-                email=new.contact.email or earlier_person.contact.email,
-                phone=new.contact.phone or earlier_person.contact.phone,
-                channels=new.contact.channels,
-                safe_to_text=new.contact.safe_to_text,
-            ),
-        )
-        store.update_person(
-            conn,
-            person,
-            intake.identity_of(
-                person.given_name,
-                person.family_name,
-                earlier_person.date_of_birth or new.date_of_birth,
-                person.contact.email,
-                person.contact.phone,
-            ),
-        )
+        # Possibly the same person again: linked to who we know and flagged. Nothing about her
+        # changes by itself (anyone who knows her name and birthday could have sent this); the
+        # details given wait on the referral until a coordinator says who it is.
+        person = known[0]
+        check = duplicates.flag(referral_id, person, identity, new, now)
         open_one = next((r for r in store.referrals_of(conn, person.id) if r.is_open), None)
     else:
         person = intake.new_person(new)
         store.add_person(conn, person, identity, created_at=now)
-        open_one = None
     referral = Referral(
-        id=uuid.uuid4(),
+        id=referral_id,
         person_id=person.id,
         site=site,
         source=new.source,
         support_needs=tuple(dict.fromkeys(new.support_needs)),
-        consent=intake.consent_from(new, now),
+        consent=intake.consent_from(new, now, today=today),
         received_at=now,
-        age_band=age_band(intake.age_on(new.date_of_birth, now.date())),
+        age_band=age_band(intake.age_on(new.date_of_birth, today)),
         interests=tuple(dict.fromkeys(new.interests)),
         availability=tuple(dict.fromkeys(new.availability)),
         preferences=new.preferences,
@@ -129,6 +120,7 @@ def take_referral(
         self_referral=new.self_referral,
         known_person=bool(known),
         duplicate_of=open_one.id if open_one else None,
+        duplicate_pending=check is not None,
     )
     store.add_referral(conn, referral, idempotency=idempotency)
     tx.emit(
@@ -137,8 +129,71 @@ def take_referral(
         data=events.received(referral, person),
         site_only=not referral.consent.counted_in_figures,
     )
-    tx.emit(CONTACT_RECORDED, subject=str(person.id), data=events.contact(person))
+    if check is None:
+        tx.emit(CONTACT_RECORDED, subject=str(person.id), data=events.contact(person))
+    else:
+        store.add_possible_duplicate(conn, check)
     return Taken(referral, person)
+
+
+def resolve_possible_duplicate(
+    tx: Transaction,
+    referral_id: uuid.UUID,
+    decision: duplicates.Resolution,
+    *,
+    apply_contact_details: bool,
+    at: datetime,
+    actor: str,
+    zone: tzinfo,
+) -> tuple[Referral, duplicates.PossibleDuplicate]:
+    """A coordinator says who a referral linked to someone known is (see ``domain.duplicates``).
+
+    The same person: the referral stays hers, its age worked out from her record; her contact
+    details change (and ``contact.recorded`` tells notifications) only when the coordinator
+    asks for the ones given with it. A different person: the referral gets a person of its own
+    with those details, and their ``contact.recorded``. Nothing goes on ``peerlink.events``."""
+    conn = tx.connection
+    referral = _referral(tx, referral_id)
+    check = store.get_possible_duplicate(conn, referral_id, for_update=True)
+    if check is None:
+        raise NotFound(f"Referral {referral_id} was not linked to anyone as a possible duplicate.")
+    duplicates.ensure_pending(check)
+    assert check.proposed is not None
+    known = _person(tx, check.person_id, for_update=True)
+    if decision is duplicates.Resolution.SAME_PERSON:
+        assert known.date_of_birth is not None  # erasure resolves what was linked to her
+        # (She was 16 or over when first referred, so on this later day too: no check again.)
+        day = intake.day_of(referral.received_at, zone)
+        resolved = duplicates.resolve(check, decision, apply_contact_details=apply_contact_details, at=at, actor=actor)
+        # Hers now: her age band and consent review (asked again at 18) follow her record.
+        moved = replace(
+            referral,
+            duplicate_pending=False,
+            age_band=age_band(intake.age_on(known.date_of_birth, day)),
+            consent=replace(referral.consent, review_on=intake.consent_review_on(known.date_of_birth, day)),
+        )
+        if apply_contact_details:
+            person = duplicates.with_contact_details(known, check.proposed)
+            store.update_person(conn, person, _identity(person))
+            tx.emit(CONTACT_RECORDED, subject=str(person.id), data=events.contact(person))
+    else:
+        person = duplicates.different_person(check.proposed)
+        store.add_person(conn, person, _identity(person), created_at=at)
+        resolved = duplicates.resolve(
+            check, decision, apply_contact_details=False, at=at, actor=actor, new_person_id=person.id
+        )
+        moved = replace(referral, person_id=person.id, known_person=False, duplicate_of=None, duplicate_pending=False)
+        tx.emit(CONTACT_RECORDED, subject=str(person.id), data=events.contact(person))
+    store.save_referral(conn, moved)
+    store.save_possible_duplicate(conn, resolved)
+    return moved, resolved
+
+
+def _identity(person: intake.Person) -> intake.Identity:
+    assert person.date_of_birth is not None
+    return intake.identity_of(
+        person.given_name, person.family_name, person.date_of_birth, person.contact.email, person.contact.phone
+    )
 
 
 # The workflow -----------------------------------------------------------------------------
@@ -320,14 +375,21 @@ def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime, actor:
     counted = _counted(tx, person_id)
     for referral in store.referrals_of(tx.connection, person_id):
         if referral.is_open:
-            _transition(tx, referral, Action.WITHDRAW, at=now, actor=actor, reason="by-person")
+            referral = _transition(tx, referral, Action.WITHDRAW, at=now, actor=actor, reason="by-person")
+        if referral.duplicate_pending:
+            # An open question about her goes with her data: the details it came with named her.
+            check = store.get_possible_duplicate(tx.connection, referral.id, for_update=True)
+            assert check is not None
+            store.save_possible_duplicate(tx.connection, duplicates.erased(check, now))
+            store.save_referral(tx.connection, replace(referral, duplicate_pending=False))
     store.erase_person_data(tx.connection, erased)
     tx.emit(PERSON_ERASED, subject=str(person_id), data=events.person_erased(person_id, now), site_only=not counted)
 
 
 def _counted(tx: Transaction, person_id: uuid.UUID) -> bool:
-    """Whether the person's newest referral lets the central office count them."""
-    mine = store.referrals_of(tx.connection, person_id)
+    """Whether the person's newest referral lets the central office count them. A referral not
+    yet known to be hers (a possible duplicate) does not speak for her."""
+    mine = [r for r in store.referrals_of(tx.connection, person_id) if not r.duplicate_pending]
     return bool(mine) and mine[-1].consent.counted_in_figures
 
 

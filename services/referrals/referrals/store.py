@@ -13,8 +13,11 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from peerlink.audit import audit_table
+from peerlink.contracts import PRIVATE_EXCHANGE
 from peerlink.db import UTCDateTime, new_metadata
+from peerlink.tables import outbox
 from referrals.domain.advocacy import AdvocacyIssue
+from referrals.domain.duplicates import PossibleDuplicate, ProposedDetails, Resolution
 from referrals.domain.figures import TRIAGE_DUE_WITHIN
 from referrals.domain.intake import Consent, ContactDetails, Identity, Person, Preferences
 from referrals.domain.outcomes import CheckIn
@@ -68,6 +71,8 @@ referrals = sa.Table(
     sa.Column("self_referral", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("known_person", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("duplicate_of", sa.Uuid),
+    # Linked to someone known and not yet resolved (the details: possible_duplicates).
+    sa.Column("duplicate_pending", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
     sa.Column("consent_share_with_gp", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("consent_review_on", sa.Date),
     sa.Column("accepted_at", UTCDateTime()),
@@ -105,6 +110,31 @@ advocacy_issues = sa.Table(
     sa.Column("opened_at", UTCDateTime(), nullable=False),
     sa.Column("resolved_at", UTCDateTime()),
     sa.Column("resolution", sa.String(40)),
+)
+
+# A referral linked to someone already known: what they share, the details it came with (until
+# a coordinator says whether it is the same person), and that answer, who gave it and when.
+possible_duplicates = sa.Table(
+    "possible_duplicates",
+    metadata,
+    sa.Column("referral_id", sa.Uuid, sa.ForeignKey("referrals.id"), primary_key=True),
+    sa.Column("person_id", sa.Uuid, sa.ForeignKey("people.id"), nullable=False, index=True),
+    sa.Column("matched_on", sa.JSON, nullable=False),
+    sa.Column("flagged_at", UTCDateTime(), nullable=False),
+    # The proposed details: personal, so kept only while the question is open.
+    sa.Column("given_name", sa.String(100)),
+    sa.Column("family_name", sa.String(100)),
+    sa.Column("date_of_birth", sa.Date),
+    sa.Column("preferred_language", sa.String(2)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("contact_channels", sa.JSON),
+    sa.Column("safe_to_text", sa.Boolean),
+    sa.Column("resolution", sa.String(20)),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("resolved_by", sa.String(100)),
+    sa.Column("contact_details_applied", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("new_person_id", sa.Uuid, index=True),
 )
 
 # Who read or changed a person's record, and when (kept after erasure: ids and staff, not them).
@@ -191,12 +221,111 @@ def _person(row: Any) -> Person:
 
 
 def erase_person_data(conn: Connection, person: Person) -> None:
-    """Everything personal about the person, beyond the ``people`` row itself."""
+    """Everything personal about the person, beyond the ``people`` row itself.
+
+    Kept: the referrals' codes, dates and statuses, check-in scores, advocacy categories (the
+    counts), and the audit trail (ids and staff). Gone: names, contact details, date of birth,
+    notes and summaries; the risk flags (safeguarding codes about her, seen by coordinators
+    only and counted nowhere, of no use once nobody can reach her); the fingerprint of each
+    intake request (a hash of her details, and a replay of it must not bring them back); and
+    her messages on the private exchange, sent or not, so that the relay never publishes her
+    contact details after this (``person.erased`` tells notifications to forget them)."""
     update_person(conn, person, None)
     conn.execute(advocacy_issues.update().where(advocacy_issues.c.person_id == person.id).values(summary=None))
     mine = sa.select(referrals.c.id).where(referrals.c.person_id == person.id).scalar_subquery()
-    conn.execute(referrals.update().where(referrals.c.person_id == person.id).values(risk_note=None))
     conn.execute(transitions.update().where(transitions.c.referral_id.in_(mine)).values(note=None))
+    conn.execute(
+        referrals.update()
+        .where(referrals.c.person_id == person.id)
+        .values(risk_note=None, risk_flags=[], request_fingerprint=None)
+    )
+    conn.execute(outbox.delete().where(outbox.c.exchange == PRIVATE_EXCHANGE, outbox.c.subject == str(person.id)))
+
+
+# Possible duplicates ---------------------------------------------------------------------
+
+
+def add_possible_duplicate(conn: Connection, check: PossibleDuplicate) -> None:
+    conn.execute(
+        possible_duplicates.insert().values(
+            **_check_values(check),
+            referral_id=check.referral_id,
+            person_id=check.person_id,
+            matched_on=list(check.matched_on),
+            flagged_at=check.flagged_at,
+        )
+    )
+
+
+def save_possible_duplicate(conn: Connection, check: PossibleDuplicate) -> None:
+    conn.execute(
+        possible_duplicates.update()
+        .where(possible_duplicates.c.referral_id == check.referral_id)
+        .values(**_check_values(check))
+    )
+
+
+def _check_values(check: PossibleDuplicate) -> dict[str, Any]:
+    proposed = check.proposed
+    return {
+        "given_name": proposed.given_name if proposed else None,
+        "family_name": proposed.family_name if proposed else None,
+        "date_of_birth": proposed.date_of_birth if proposed else None,
+        "preferred_language": proposed.preferred_language if proposed else None,
+        "email": proposed.contact.email if proposed else None,
+        "phone": proposed.contact.phone if proposed else None,
+        "contact_channels": list(proposed.contact.channels) if proposed else None,
+        "safe_to_text": proposed.contact.safe_to_text if proposed else None,
+        "resolution": check.resolution.value if check.resolution else None,
+        "resolved_at": check.resolved_at,
+        "resolved_by": check.resolved_by,
+        "contact_details_applied": check.contact_details_applied,
+        "new_person_id": check.new_person_id,
+    }
+
+
+def get_possible_duplicate(
+    conn: Connection, referral_id: uuid.UUID, *, for_update: bool = False
+) -> PossibleDuplicate | None:
+    query = sa.select(possible_duplicates).where(possible_duplicates.c.referral_id == referral_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
+    return _possible_duplicate(row) if row else None
+
+
+def possible_duplicates_about(conn: Connection, person_id: uuid.UUID) -> list[PossibleDuplicate]:
+    """The possible duplicates linked to the person, or resolved as someone else in her favour."""
+    rows = conn.execute(
+        sa.select(possible_duplicates)
+        .where(sa.or_(possible_duplicates.c.person_id == person_id, possible_duplicates.c.new_person_id == person_id))
+        .order_by(possible_duplicates.c.flagged_at)
+    )
+    return [_possible_duplicate(row) for row in rows]
+
+
+def _possible_duplicate(row: Any) -> PossibleDuplicate:
+    proposed = None
+    if row.resolution is None:
+        proposed = ProposedDetails(
+            given_name=row.given_name,
+            family_name=row.family_name,
+            date_of_birth=row.date_of_birth,
+            preferred_language=row.preferred_language,
+            contact=ContactDetails(row.email, row.phone, tuple(row.contact_channels or ()), bool(row.safe_to_text)),
+        )
+    return PossibleDuplicate(
+        referral_id=row.referral_id,
+        person_id=row.person_id,
+        matched_on=tuple(row.matched_on),
+        flagged_at=row.flagged_at,
+        proposed=proposed,
+        resolution=Resolution(row.resolution) if row.resolution else None,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        contact_details_applied=row.contact_details_applied,
+        new_person_id=row.new_person_id,
+    )
 
 
 # Referrals ------------------------------------------------------------------------------
@@ -208,20 +337,15 @@ def add_referral(conn: Connection, referral: Referral, *, idempotency: tuple[str
         referrals.insert().values(
             **_referral_values(referral),
             id=referral.id,
-            person_id=referral.person_id,
             site=referral.site,
             source=referral.source,
             received_at=referral.received_at,
-            age_band=referral.age_band,
             self_referral=referral.self_referral,
-            known_person=referral.known_person,
-            duplicate_of=referral.duplicate_of,
             consent_share_with_mentor=referral.consent.share_with_mentor,
             consent_share_with_gp=referral.consent.share_with_gp,
             consent_counted_in_figures=referral.consent.counted_in_figures,
             consent_wording_version=referral.consent.wording_version,
             consent_given_at=referral.consent.given_at,
-            consent_review_on=referral.consent.review_on,
             idempotency_key=key,
             request_fingerprint=fingerprint,
         )
@@ -234,6 +358,14 @@ def save_referral(conn: Connection, referral: Referral) -> None:
 
 def _referral_values(referral: Referral) -> dict[str, Any]:
     return {
+        # Who the referral is for, and what follows from their age, change once: when a
+        # coordinator says who a possible duplicate is.
+        "person_id": referral.person_id,
+        "age_band": referral.age_band,
+        "consent_review_on": referral.consent.review_on,
+        "known_person": referral.known_person,
+        "duplicate_of": referral.duplicate_of,
+        "duplicate_pending": referral.duplicate_pending,
         "status": referral.status.value,
         "support_needs": list(referral.support_needs),
         "interests": list(referral.interests),
@@ -281,6 +413,7 @@ class ReferralFilter:
     received_to: date | None = None
     triage_overdue: bool | None = None
     consent_review_due: bool | None = None
+    duplicate_pending: bool | None = None
     sort: str = "-received_at"
     limit: int = 50
     offset: int = 0
@@ -293,7 +426,10 @@ SORTABLE = {
 }
 
 
-def list_referrals(conn: Connection, query: ReferralFilter) -> tuple[list[Referral], int]:
+def list_referrals(
+    conn: Connection, query: ReferralFilter, *, now: datetime, today: date
+) -> tuple[list[Referral], int]:
+    """A page of referrals; ``today`` is the site's day (a consent review falls due on it)."""
     conditions: list[Any] = []
     if query.status:
         conditions.append(referrals.c.status == query.status)
@@ -307,16 +443,18 @@ def list_referrals(conn: Connection, query: ReferralFilter) -> tuple[list[Referr
         conditions.append(
             referrals.c.received_at < datetime.combine(query.received_to + timedelta(days=1), time(), UTC)
         )
+    if query.duplicate_pending is not None:
+        conditions.append(referrals.c.duplicate_pending == query.duplicate_pending)
     if query.triage_overdue is not None:
         overdue = sa.and_(
             referrals.c.status == Status.RECEIVED.value,
-            referrals.c.received_at < datetime.now(UTC) - TRIAGE_DUE_WITHIN,
+            referrals.c.received_at < now - TRIAGE_DUE_WITHIN,
         )
         conditions.append(overdue if query.triage_overdue else sa.not_(overdue))
     if query.consent_review_due is not None:
         due = sa.and_(
             referrals.c.status.in_([s.value for s in OPEN]),
-            referrals.c.consent_review_on <= datetime.now(UTC).date(),
+            referrals.c.consent_review_on <= today,
         )
         conditions.append(due if query.consent_review_due else sa.not_(sa.func.coalesce(due, sa.false())))
     column = SORTABLE[query.sort.lstrip("-")]
@@ -395,6 +533,7 @@ def _referral(row: Any) -> Referral:
         self_referral=row.self_referral,
         known_person=row.known_person,
         duplicate_of=row.duplicate_of,
+        duplicate_pending=row.duplicate_pending,
         accepted_at=row.accepted_at,
         matched_at=row.matched_at,
         closed_at=row.closed_at,

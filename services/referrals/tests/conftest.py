@@ -1,13 +1,20 @@
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from peerlink.contracts import MATCH_CONFIRMED
+from peerlink.outbox import Producer
 from peerlink.tables import outbox
-from peerlink.testing import find_personal_data, settings_for
+from peerlink.testing import find_personal_data, make_envelope, settings_for
+from peerlink.testing.stateful import deliver
+from referrals import clock
 from referrals.app import DEFINITION, create_app
+from referrals.handlers import subscriptions
 from referrals.store import people
 
 
@@ -106,3 +113,33 @@ def act(client, tokens) -> Callable[..., Any]:
         return client.post(f"/referrals/{referral_id}/{action}", json=body, headers=tokens.header())
 
     return post
+
+
+@pytest.fixture
+def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """Sets the service's clock (``at(moment)``), for the rest of the test or until set again."""
+
+    def set_to(moment: datetime) -> None:
+        monkeypatch.setattr(clock, "now", lambda: moment)
+
+    return set_to
+
+
+@pytest.fixture
+def confirm_match(engine: sa.Engine) -> Callable[..., None]:
+    """Matching confirms a match for a referral (its event, through referrals' own handler)."""
+
+    def confirm(referral: dict[str, Any], confirmed_at: datetime) -> None:
+        match_id = uuid.uuid4()
+        data = {
+            "match_id": match_id,
+            "referral_id": uuid.UUID(referral["id"]),
+            "person_id": uuid.UUID(referral["person_id"]),
+            "mentor_id": uuid.UUID(int=7),
+            "confirmed_at": confirmed_at,
+        }
+        envelope = make_envelope(MATCH_CONFIRMED, data, service="matching", subject=str(match_id))
+        outcome = deliver(engine, subscriptions, Producer("ebbw-vale", "referrals"), [envelope])
+        assert outcome.failures == [], outcome.failures
+
+    return confirm

@@ -1,5 +1,6 @@
 import copy
 import json
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -7,6 +8,7 @@ import sqlalchemy as sa
 from peerlink.envelope import parse_envelope
 from peerlink.tables import outbox
 from peerlink.testing import assert_migrations_match_models, count_rows, find_personal_data
+from referrals import store
 from referrals.app import DEFINITION
 from referrals.store import people, referrals
 
@@ -151,19 +153,31 @@ def test_services_see_referrals_without_the_risk_flags(client, tokens, create):
     assert "risk_note" not in listed
 
 
-def test_the_same_person_referred_again_is_linked_and_flagged_not_created_twice(client, tokens, engine, create, body):
+def test_the_same_person_referred_again_is_linked_and_flagged_not_created_twice(
+    client, tokens, engine, create, body, someone
+):
     first = create()
     again = body()
     again["person"] = {**again["person"], "given_name": "RHIAN", "contact": {"email": None, "channels": []}}
     second = create(again)
     assert second["person_id"] == first["person_id"]
-    assert second["known_person"] is True
+    assert second["known_person"] is True and second["duplicate_pending"] is True
     assert second["duplicate_of"] == first["id"]  # the first is still open
     by_email = body()
     by_email["person"] = {**by_email["person"], "given_name": "Rhi", "date_of_birth": "1985-03-20"}
     assert create(by_email)["person_id"] == first["person_id"]
+    # Another name, date of birth and email; her phone number written another way.
+    by_phone = someone(5)
+    by_phone["person"]["contact"] = {"email": "someone.else@example.org", "phone": "07700-900123", "channels": []}
+    linked = create(by_phone)
+    assert linked["person_id"] == first["person_id"] and linked["duplicate_pending"] is True
+    check = client.get(f"/referrals/{linked['id']}/duplicate-check", headers=tokens.header()).get_json()
+    assert check["matched_on"] == ["phone"]
     assert count_rows(engine, people) == 1
-    assert count_rows(engine, referrals) == 3
+    assert count_rows(engine, referrals) == 4
+    # Linked, never changed: her details are the ones she was first referred with.
+    person = client.get(f"/people/{first['person_id']}", headers=tokens.header()).get_json()["person"]
+    assert (person["given_name"], person["contact"]["email"]) == ("Rhian", "rhian@example.org")
 
 
 def test_a_retried_post_with_the_same_idempotency_key_creates_one_referral(client, tokens, engine, body):
@@ -178,8 +192,78 @@ def test_a_retried_post_with_the_same_idempotency_key_creates_one_referral(clien
     different = client.post("/referrals", json=body(source="probation"), headers=headers)
     assert different.status_code == 422
     assert different.get_json()["errors"][0]["parameter"] == "Idempotency-Key"
+    assert written(engine) == (1, 1, 2)  # the conflict wrote nothing
     malformed = client.post("/referrals", json=body(), headers={**tokens.header(), "Idempotency-Key": "x"})
     assert malformed.status_code == 400
+
+
+KEY = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
+
+
+def test_a_request_that_lost_the_race_for_its_key_returns_the_referral_that_won(
+    client, tokens, engine, body, monkeypatch
+):
+    headers = {**tokens.header(), "Idempotency-Key": KEY}
+    first = client.post("/referrals", json=body(), headers=headers).get_json()
+    # The second request looked for its key before the first had committed (so saw nothing),
+    # then clashed with it on the unique key when inserting.
+    looked = []
+    real_lookup = store.referral_for_key
+
+    def not_committed_yet(conn, key):
+        looked.append(key)
+        return None if len(looked) == 1 else real_lookup(conn, key)
+
+    monkeypatch.setattr(store, "referral_for_key", not_committed_yet)
+    again = client.post("/referrals", json=body(), headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first["id"]
+    assert written(engine) == (1, 1, 2)
+
+
+def test_a_201_after_a_clash_on_the_key_always_stands_for_a_referral_saved(client, tokens, engine, body, monkeypatch):
+    """A clash with nothing behind it (the other request gone): the second try takes the referral
+    and commits it. It ran without a commit before, and answered 201 for a referral rolled back."""
+    clashes = []
+    real_add = store.add_referral
+
+    def clash_once(conn, referral, *, idempotency=None):
+        if not clashes:
+            clashes.append(referral.id)
+            raise sa.exc.IntegrityError("INSERT INTO referrals", {}, Exception("duplicate key value"))
+        return real_add(conn, referral, idempotency=idempotency)
+
+    monkeypatch.setattr(store, "add_referral", clash_once)
+    taken = client.post("/referrals", json=body(), headers={**tokens.header(), "Idempotency-Key": KEY})
+    assert taken.status_code == 201, taken.get_json()
+    assert written(engine) == (1, 1, 2)
+    assert client.get(f"/referrals/{taken.get_json()['id']}", headers=tokens.header()).status_code == 200
+
+
+def test_a_key_that_clashes_twice_is_a_409_and_writes_nothing(client, tokens, engine, body, monkeypatch):
+    def always_clash(conn, referral, *, idempotency=None):
+        raise sa.exc.IntegrityError("INSERT INTO referrals", {}, Exception("duplicate key value"))
+
+    monkeypatch.setattr(store, "add_referral", always_clash)
+    refused = client.post("/referrals", json=body(), headers={**tokens.header(), "Idempotency-Key": KEY})
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    assert written(engine) == (0, 0, 0)
+
+
+def test_a_sixteenth_birthday_counts_from_midnight_in_wales_not_in_utc(client, tokens, engine, body, at):
+    at(datetime(2026, 6, 14, 23, 30, tzinfo=UTC))  # 00:30 on 15 June in Wales (summer time)
+    sixteen_today = body()
+    sixteen_today["person"]["date_of_birth"] = "2010-06-15"
+    taken = client.post("/referrals", json=sixteen_today, headers=tokens.header())
+    assert taken.status_code == 201, taken.get_json()
+    assert (taken.get_json()["age_band"], taken.get_json()["consent"]["review_on"]) == ("16-17", "2028-06-15")
+    sixteen_tomorrow = body()
+    sixteen_tomorrow["person"] = {**sixteen_tomorrow["person"], "given_name": "Elin", "date_of_birth": "2010-06-16"}
+    sixteen_tomorrow["person"]["contact"] = {"email": "elin@example.org", "channels": ["email"]}
+    refused = client.post("/referrals", json=sixteen_tomorrow, headers=tokens.header())
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["pointer"] == "/person/date_of_birth"
+    assert written(engine) == (1, 1, 2)
 
 
 @pytest.mark.parametrize(
@@ -208,6 +292,33 @@ def test_referrals_are_sorted_and_paged(client, tokens, create, someone):
     assert [i["id"] for i in newest_first["items"]] == ids[::-1][:2] and newest_first["total"] == 5
     oldest_first = client.get("/referrals?sort=received_at&limit=2&offset=2", headers=tokens.header()).get_json()
     assert [i["id"] for i in oldest_first["items"]] == ids[2:4]
+
+
+def test_received_from_alone_and_the_sorts_by_acceptance_and_status(client, tokens, create, act, someone, at):
+    made = {}
+    for name, day in (("first", 1), ("second", 10), ("third", 20)):
+        at(datetime(2026, 6, day, 10, 0, tzinfo=UTC))
+        made[name] = create(someone(day))["id"]
+    at(datetime(2026, 6, 21, 10, 0, tzinfo=UTC))
+    act(made["third"], "accept")
+    at(datetime(2026, 6, 22, 10, 0, tzinfo=UTC))
+    act(made["first"], "accept")
+    name_of = {referral_id: name for name, referral_id in made.items()}
+
+    def listed(query):
+        page = client.get(f"/referrals?{query}", headers=tokens.header()).get_json()
+        return [name_of[item["id"]] for item in page["items"]]
+
+    assert sorted(listed("received_from=2026-06-10")) == ["second", "third"]  # from the day on, inclusive
+    assert listed("received_from=2026-06-21") == []
+    # Never accepted comes last either way.
+    assert listed("sort=accepted_at") == ["third", "first", "second"]
+    assert listed("sort=-accepted_at") == ["first", "third", "second"]
+    assert listed("sort=status")[-1] == "second" and listed("sort=-status")[0] == "second"
+    statuses = [
+        item["status"] for item in client.get("/referrals?sort=status", headers=tokens.header()).get_json()["items"]
+    ]
+    assert statuses == ["accepted", "accepted", "received"]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ import sqlalchemy as sa
 
 from peerlink.envelope import parse_envelope
 from peerlink.tables import outbox
-from referrals.store import advocacy_issues, people, transitions
+from peerlink.testing import count_rows
+from referrals.store import advocacy_issues, people
 from referrals.store import referrals as referral_rows
 
 UNKNOWN = "5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11"
@@ -41,16 +42,43 @@ def test_a_fourth_open_advocacy_issue_is_refused_naming_the_three_open(client, t
     ]
 
 
-def test_an_issue_resolved_twice_is_a_conflict_and_bad_bodies_are_422(client, tokens, create):
+def written(engine):
+    return count_rows(engine, advocacy_issues), count_rows(engine, outbox)
+
+
+def test_an_issue_resolved_twice_is_a_conflict_and_bad_bodies_are_422_writing_nothing(client, tokens, engine, create):
     person = create()["person_id"]
     issue = open_issue(client, tokens, person).get_json()
     url = f"/people/{person}/advocacy-issues/{issue['id']}/resolve"
     assert client.post(url, json={"resolution": "resolved"}, headers=tokens.header()).status_code == 200
+    before = written(engine)
     assert client.post(url, json={"resolution": "resolved"}, headers=tokens.header()).status_code == 409
     assert client.post(url, json={"resolution": "sorted"}, headers=tokens.header()).status_code == 422
     assert open_issue(client, tokens, person, category="aliens").status_code == 422
     assert open_issue(client, tokens, person, summary="").status_code == 422
     assert open_issue(client, tokens, UNKNOWN).status_code == 404
+    assert written(engine) == before
+
+
+def test_unknown_people_and_issues_are_404_problems(client, tokens, engine, create):
+    person = create()["person_id"]
+    before = written(engine), count_rows(engine, people)
+    for response in (
+        client.delete(f"/people/{UNKNOWN}", headers=tokens.header()),
+        client.post(
+            f"/people/{person}/advocacy-issues/{UNKNOWN}/resolve",
+            json={"resolution": "resolved"},
+            headers=tokens.header(),
+        ),
+        client.post(
+            f"/people/{UNKNOWN}/advocacy-issues/{UNKNOWN}/resolve",
+            json={"resolution": "resolved"},
+            headers=tokens.header(),
+        ),
+        client.get(f"/people/{UNKNOWN}/advocacy-issues", headers=tokens.header()),
+    ):
+        assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert (written(engine), count_rows(engine, people)) == before
 
 
 def test_advocacy_events_carry_codes_never_the_summary(client, tokens, engine, create):
@@ -75,12 +103,47 @@ def test_the_timeline_tells_the_persons_story_in_order(client, tokens, create, a
     assert client.get(f"/people/{UNKNOWN}", headers=tokens.header()).status_code == 404
 
 
+def every_value_in_the_database(engine):
+    """Every value of every row of every table of the referrals database, as text."""
+    tables = sa.MetaData()
+    tables.reflect(engine)
+    with engine.connect() as conn:
+        return {
+            (table.name, str(value))
+            for table in tables.sorted_tables
+            for row in conn.execute(sa.select(table))
+            for value in row
+            if value is not None
+        }
+
+
 def test_erasure_removes_personal_data_keeps_the_counts_and_tells_the_others(client, tokens, engine, create, act, body):
-    referral = create()
+    # Everything personal a person can leave behind: her intake (with a risk flag and note and
+    # an Idempotency-Key), a coordinator's note, an advocacy summary, a check-in, and a second
+    # referral linked to her as a possible duplicate with a stranger's details, still open.
+    referral = client.post(
+        "/referrals", json=body(), headers={**tokens.header(), "Idempotency-Key": "erase-me-0001"}
+    ).get_json()
     act(referral["id"], "accept", note="Lives with her sister")
     open_issue(client, tokens, referral["person_id"], summary="Her sister's tenancy")
+    client.post(
+        f"/referrals/{referral['id']}/check-ins",
+        json={"timepoint": "baseline", "answers": {"coping": 2, "connected": 2, "hopeful": 2, "health": 2}},
+        headers=tokens.header(),
+    )
+    linked = body()
+    linked["person"]["contact"] = {"email": "someone.else@example.net", "phone": "07700 900777", "channels": ["email"]}
+    client.post("/referrals", json=linked, headers=tokens.header())
     person = referral["person_id"]
     assert client.delete(f"/people/{person}", headers=tokens.header()).status_code == 204
+
+    # Searched for in every table, the outbox (sent or not) and the audit trail included.
+    hers = ("Rhian", "Pritchard", "1985-03-02", "rhian@example.org", "900123", "someone.else@example.net", "900777")
+    words = ("Prefers meetings in the café", "Lives with her sister", "sister's tenancy", "lone-working-risk")
+    found = [
+        (table, value) for table, value in every_value_in_the_database(engine) if any(w in value for w in hers + words)
+    ]
+    assert found == []
     with engine.connect() as conn:
         row = conn.execute(sa.select(people)).one()
         assert (row.given_name, row.family_name, row.date_of_birth, row.email, row.phone) == (
@@ -90,16 +153,22 @@ def test_erasure_removes_personal_data_keeps_the_counts_and_tells_the_others(cli
             None,
             None,
         )
-        assert conn.execute(sa.select(advocacy_issues.c.summary)).scalar_one() is None
-        assert conn.execute(sa.select(referral_rows.c.risk_note)).scalar_one() is None
-        assert set(conn.execute(sa.select(transitions.c.note)).scalars()) == {None}
-        # The pseudonymous counts stay: the referral, now withdrawn, with its codes.
-        kept = conn.execute(sa.select(referral_rows.c.status, referral_rows.c.source)).one()
-        assert tuple(kept) == ("withdrawn", "gp")
+        # The intake's fingerprint (a hash of her details) goes too: a replay gets no referral back.
+        assert set(conn.execute(sa.select(referral_rows.c.request_fingerprint)).scalars()) == {None}
+        # The pseudonymous counts stay: the referrals, now withdrawn, with their codes.
+        kept = conn.execute(sa.select(referral_rows.c.status, referral_rows.c.source)).all()
+        assert [tuple(k) for k in kept] == [("withdrawn", "gp"), ("withdrawn", "gp")]
         types = [
             parse_envelope(b).type for b in conn.execute(sa.select(outbox.c.body).order_by(outbox.c.position)).scalars()
         ]
-    assert types[-2:] == ["peerlink.referral.withdrawn.v1", "peerlink.person.erased.v1"]
+    assert "peerlink.contact.recorded.v1" not in types  # never to be published now
+    assert types[-3:] == [
+        "peerlink.referral.withdrawn.v1",
+        "peerlink.referral.withdrawn.v1",
+        "peerlink.person.erased.v1",
+    ]
+    replay = client.post("/referrals", json=body(), headers={**tokens.header(), "Idempotency-Key": "erase-me-0001"})
+    assert replay.status_code == 422
     # Erasing again is harmless, and the erased person is not matched as a duplicate any more.
     assert client.delete(f"/people/{person}", headers=tokens.header()).status_code == 204
     again = client.post("/referrals", json=body(), headers=tokens.header()).get_json()

@@ -1,6 +1,7 @@
 """Triage over HTTP: every transition recorded with its event; illegal ones refused with what is allowed."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -8,7 +9,15 @@ import sqlalchemy as sa
 from peerlink.envelope import parse_envelope
 from peerlink.tables import outbox
 from peerlink.testing import count_rows
+from referrals.store import check_ins as check_in_rows
 from referrals.store import transitions as referral_transitions
+
+UNKNOWN = "5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11"
+ANSWERS = {"coping": 3, "connected": 3, "hopeful": 3, "health": 3}
+
+
+def written(engine):
+    return count_rows(engine, referral_transitions), count_rows(engine, check_in_rows), count_rows(engine, outbox)
 
 
 def events_of(engine, referral_id):
@@ -93,16 +102,43 @@ def test_an_illegal_transition_is_a_409_naming_what_is_allowed_and_changes_nothi
         ("accept", {"note": "x" * 2001}, "/note"),
     ],
 )
-def test_bad_transition_bodies_are_422_problems(create, act, action, body, pointer):
-    response = act(create()["id"], action, **body)
+def test_bad_transition_bodies_are_422_problems_and_write_nothing(engine, create, act, action, body, pointer):
+    referral = create()
+    before = written(engine)
+    response = act(referral["id"], action, **body)
     assert response.status_code == 422
     assert pointer in [e["pointer"] for e in response.get_json()["errors"]]
+    assert written(engine) == before
 
 
-def test_an_unknown_referral_is_404_for_every_transition(act):
-    response = act("5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11", "accept")
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("accept", {}),
+        ("decline", {"reason": "other"}),
+        ("withdraw", {"reason": "by-person"}),
+        ("start", {}),
+        ("close", {"outcome": "completed"}),
+        ("reopen", {}),
+    ],
+)
+def test_an_unknown_referral_is_404_for_every_transition(engine, act, action, body):
+    response = act(UNKNOWN, action, **body)
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+    assert written(engine) == (0, 0, 0)
+
+
+def test_an_unknown_referral_has_no_history_and_no_check_ins(client, tokens, engine):
+    for method, path, body in (
+        ("GET", f"/referrals/{UNKNOWN}/transitions", None),
+        ("GET", f"/referrals/{UNKNOWN}/check-ins", None),
+        ("POST", f"/referrals/{UNKNOWN}/check-ins", {"timepoint": "baseline", "answers": ANSWERS}),
+    ):
+        response = client.open(path, method=method, json=body, headers=tokens.header())
+        assert response.status_code == 404, (method, path)
+        assert response.mimetype == "application/problem+json"
+    assert written(engine) == (0, 0, 0)
 
 
 def test_the_waiting_list_orders_by_priority_then_wait_and_shows_days_waiting(client, tokens, create, act, someone):
@@ -117,6 +153,25 @@ def test_the_waiting_list_orders_by_priority_then_wait_and_shows_days_waiting(cl
     assert all(w["days_waiting"] == 0 for w in listed["items"])
     assert (listed["waiting"], listed["priority"]) == (3, 1)
     assert listed["median_wait_days"] is None  # nobody matched yet
+
+
+def test_the_median_wait_is_the_middle_of_the_waits_people_really_had(
+    client, tokens, create, act, someone, at, confirm_match
+):
+    today = datetime(2026, 6, 20, 12, 0, tzinfo=UTC)
+    at(today - timedelta(days=11))
+    longer, shorter = create(someone(0)), create(someone(1))
+    at(today - timedelta(days=10))
+    act(longer["id"], "accept")
+    at(today - timedelta(days=4))
+    act(shorter["id"], "accept")
+    at(today)
+    waiting = client.get("/waiting-list", headers=tokens.header()).get_json()
+    assert [w["days_waiting"] for w in waiting["items"]] == [10, 4]
+    confirm_match(longer, today)
+    confirm_match(shorter, today)
+    listed = client.get("/waiting-list", headers=tokens.header()).get_json()
+    assert (listed["median_wait_days"], listed["matches_counted"], listed["items"]) == (7.0, 2, [])
 
 
 def test_check_ins_record_the_change_since_baseline(client, tokens, engine, create, act):
@@ -153,20 +208,45 @@ def _all_events(engine):
         ({"timepoint": "baseline", "answers": {"coping": 9, "connected": 3, "hopeful": 3, "health": 3}}, 422),
     ],
 )
-def test_bad_check_ins_are_refused(client, tokens, create, act, body, status):
+def test_bad_check_ins_are_refused_and_write_nothing(client, tokens, engine, create, act, body, status):
     referral = create()
     act(referral["id"], "accept")
+    before = written(engine)
     response = client.post(f"/referrals/{referral['id']}/check-ins", json=body, headers=tokens.header())
     assert response.status_code == status
     assert response.get_json()["errors"]
+    assert written(engine) == before
 
 
-def test_a_referral_still_in_triage_has_no_check_ins(client, tokens, create):
+def test_a_referral_still_in_triage_has_no_check_ins(client, tokens, engine, create):
     referral = create()
-    answers = {"coping": 3, "connected": 3, "hopeful": 3, "health": 3}
+    before = written(engine)
     response = client.post(
         f"/referrals/{referral['id']}/check-ins",
-        json={"timepoint": "baseline", "answers": answers},
+        json={"timepoint": "baseline", "answers": ANSWERS},
         headers=tokens.header(),
     )
     assert response.status_code == 422
+    assert written(engine) == before
+
+
+def test_a_closing_check_in_is_taken_once_the_referral_is_closed(client, tokens, engine, create, act, confirm_match):
+    referral = create()
+    url = f"/referrals/{referral['id']}/check-ins"
+    act(referral["id"], "accept")
+    assert (
+        client.post(url, json={"timepoint": "baseline", "answers": ANSWERS}, headers=tokens.header()).status_code == 201
+    )
+    confirm_match(referral, datetime.now(UTC))
+    assert act(referral["id"], "start").status_code == 200
+    assert act(referral["id"], "close", outcome="completed").status_code == 200
+    closing = client.post(
+        url, json={"timepoint": "closing", "answers": {**ANSWERS, "hopeful": 5}}, headers=tokens.header()
+    )
+    assert closing.status_code == 201, closing.get_json()
+    assert (closing.get_json()["score"], closing.get_json()["change"]) == (14, 2)
+    listed = client.get(url, headers=tokens.header()).get_json()
+    assert [c["timepoint"] for c in listed["items"]] == ["baseline", "closing"]
+    assert listed["next_due"] is None  # closed: nothing more is due
+    recorded = [e for e in _all_events(engine) if e.type == "peerlink.outcome.recorded.v1"]
+    assert [(e.data["timepoint"], e.data["change"]) for e in recorded] == [("baseline", None), ("closing", 2)]

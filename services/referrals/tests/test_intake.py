@@ -1,4 +1,5 @@
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -10,13 +11,17 @@ from referrals.domain.intake import (
     NewReferral,
     check_eligibility,
     consent_from,
+    day_of,
     identity_of,
+    matched_on,
     name_key,
     phone_key,
-    same_person,
 )
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+WALES = ZoneInfo("Europe/London")
+# 00:30 on 15 June in Wales (British Summer Time), still 14 June in UTC.
+HALF_PAST_MIDNIGHT_IN_SUMMER = datetime(2026, 6, 14, 23, 30, tzinfo=UTC)
 
 
 def new(**overrides) -> NewReferral:
@@ -60,6 +65,16 @@ def test_eligibility_is_exactly_sixteen_years_on_the_day(born):
     assert accepted == (sixteenth <= NOW.date())
 
 
+def test_the_day_of_referral_is_the_sites_day_so_a_sixteenth_birthday_starts_at_midnight_in_wales():
+    today = day_of(HALF_PAST_MIDNIGHT_IN_SUMMER, WALES)
+    assert today == date(2026, 6, 15)
+    check_eligibility(new(date_of_birth=date(2010, 6, 15)), today)  # sixteen today, in Wales
+    with pytest.raises(IneligibleReferral):
+        check_eligibility(new(date_of_birth=date(2010, 6, 16)), today)
+    # In winter Wales keeps UTC: 23:30 is still the day before.
+    assert day_of(datetime(2026, 1, 14, 23, 30, tzinfo=UTC), WALES) == date(2026, 1, 14)
+
+
 def test_consent_to_share_is_required():
     with pytest.raises(IneligibleReferral, match="Consent") as raised:
         check_eligibility(new(consent_to_share=False), NOW.date())
@@ -80,9 +95,9 @@ def test_a_chosen_channel_needs_its_address(contact, field):
 
 
 def test_people_referred_at_sixteen_or_seventeen_are_asked_again_at_eighteen():
-    young = consent_from(new(date_of_birth=date(2009, 6, 1)), NOW)
+    young = consent_from(new(date_of_birth=date(2009, 6, 1)), NOW, today=NOW.date())
     assert young.review_on == date(2027, 6, 1)
-    assert consent_from(new(), NOW).review_on is None
+    assert consent_from(new(), NOW, today=NOW.date()).review_on is None
 
 
 @pytest.mark.parametrize(
@@ -102,9 +117,12 @@ def test_phone_numbers_match_in_any_spelling():
     assert phone_key(None) is None
 
 
-def test_the_same_person_is_found_by_name_and_birth_date_or_by_email_or_phone():
+def test_a_possible_duplicate_is_found_by_name_and_birth_date_or_by_email_or_phone():
     rhian = identity_of("Rhian", "Pritchard", date(1985, 3, 2), "Rhian@Example.org", "07700 900123")
-    assert same_person(rhian, identity_of("rhian", "pritchard", date(1985, 3, 2), None, None))
-    assert same_person(rhian, identity_of("R", "P", date(1990, 1, 1), "rhian@example.org", None))
-    assert same_person(rhian, identity_of("R", "P", date(1990, 1, 1), None, "+447700900123"))
-    assert not same_person(rhian, identity_of("Rhian", "Pritchard", date(1985, 3, 3), None, None))
+    same_name = identity_of("rhian", "pritchard", date(1985, 3, 2), None, None)
+    assert matched_on(rhian, same_name) == ("name-and-date-of-birth",)
+    assert matched_on(rhian, identity_of("R", "P", date(1990, 1, 1), "rhian@example.org", None)) == ("email",)
+    assert matched_on(rhian, identity_of("R", "P", date(1990, 1, 1), None, "+447700900123")) == ("phone",)
+    everything = identity_of("Rhian", "Pritchard", date(1985, 3, 2), "rhian@example.org", "07700-900123")
+    assert matched_on(rhian, everything) == ("name-and-date-of-birth", "email", "phone")
+    assert matched_on(rhian, identity_of("Rhian", "Pritchard", date(1985, 3, 3), None, None)) == ()

@@ -7,7 +7,10 @@ referrals (hypothesis drives the real API on a real migrated database):
 - at most three advocacy issues open a person;
 - each change writes exactly its one event to the outbox (and its transition record); no event
   without a change, a redelivered event no second change;
-- the waiting list is exactly the accepted referrals (accepted and not matched).
+- the waiting list is exactly the accepted referrals (accepted and not matched);
+- a person referred again is linked to, never changed: no contact details are written until a
+  coordinator says whether it is the same person, and until then the referral is neither
+  accepted nor declined.
 
 The expected transitions below are written out from the README's state diagram, not imported
 from the code under test.
@@ -56,6 +59,7 @@ LEGAL = {
     **{(status, "withdraw"): "withdrawn" for status in ("received", "accepted", "matched", "active")},
 }
 BY_PEOPLE = ("accept", "decline", "withdraw", "start", "close", "reopen")
+HELD_FOR_DUPLICATE_CHECK = ("accept", "decline")
 BODIES = {"decline": {"reason": "other"}, "withdraw": {"reason": "by-person"}, "close": {"outcome": "completed"}}
 EVENT_OF = {
     "accept": "accepted",
@@ -76,6 +80,15 @@ class Ref:
     person_id: str
     status: str = "received"
     match_id: uuid.UUID | None = None
+    flagged: bool = False  # linked to someone known at intake
+    pending: bool = False  # ... and nobody has said yet whether it is the same person
+
+    def allowed(self) -> list[str]:
+        return [
+            a
+            for (s, a) in LEGAL
+            if s == self.status and a in BY_PEOPLE and not (self.pending and a in HELD_FOR_DUPLICATE_CHECK)
+        ]
 
 
 def referral_body(n: int) -> dict[str, Any]:
@@ -110,6 +123,7 @@ class ReferralsInvariants(RuleBasedStateMachine):
         self.engine: sa.Engine = self.app.extensions["peerlink"].engine
         self.watch = OutboxWatch(self.engine)
         self.refs: dict[str, Ref] = {}
+        self.person_of_body: dict[int, str] = {}  # who intake made for referral_body(n) first
         self.open_issues: dict[str, set[str]] = {}
         self.resolved: set[str] = set()
         self.changes = 0
@@ -145,18 +159,60 @@ class ReferralsInvariants(RuleBasedStateMachine):
     # Intake and triage -----------------------------------------------------------------------
 
     @precondition(lambda self: len(self.refs) < 3)  # a few referrals, each taken a long way
-    @rule(target=referral_ids, n=st.integers(0, 2))
+    # Half the time the first person again (the initial referral is hers): a possible duplicate.
+    @rule(target=referral_ids, n=st.sampled_from([0, 0, 1, 2]))
     def intake(self, n: int) -> str:
         status, body = self.call("POST", "/referrals", json=referral_body(n))
         assert status == 201, body
-        self.refs[body["id"]] = Ref(body["id"], body["person_id"])
+        known = self.person_of_body.get(n)
+        self.refs[body["id"]] = Ref(body["id"], body["person_id"], flagged=bool(known), pending=bool(known))
         self.open_issues.setdefault(body["person_id"], set())
-        assert self.emitted() == [
-            ("peerlink.referral.received.v1", body["id"]),
-            ("peerlink.contact.recorded.v1", body["person_id"]),
-        ]
+        if known:
+            # The same person again: linked to her, and nothing about her written.
+            assert body["person_id"] == known and body["duplicate_pending"] is True
+            assert self.emitted() == [("peerlink.referral.received.v1", body["id"])]
+        else:
+            self.person_of_body[n] = body["person_id"]
+            assert self.emitted() == [
+                ("peerlink.referral.received.v1", body["id"]),
+                ("peerlink.contact.recorded.v1", body["person_id"]),
+            ]
         self.changes += 1
         return body["id"]
+
+    @precondition(lambda self: any(r.flagged for r in self.refs.values()))
+    @rule(
+        data=st.data(),
+        decision=st.sampled_from(["same-person", "different-person"]),
+        apply_contact_details=st.booleans(),
+    )
+    def resolve_duplicate(self, data: st.DataObject, decision: str, apply_contact_details: bool) -> None:
+        referral = data.draw(st.sampled_from(sorted(r.id for r in self.refs.values() if r.flagged)))
+        ref = self.refs[referral]
+        apply_contact_details = apply_contact_details and decision == "same-person"
+        status, body = self.call(
+            "POST",
+            f"/referrals/{referral}/duplicate-check/resolve",
+            json={"decision": decision, "apply_contact_details": apply_contact_details},
+        )
+        if not ref.pending:
+            assert status == 409, body
+            assert self.emitted() == []
+            self.counts["resolved again, refused"] += 1
+            return
+        assert status == 200, body
+        ref.pending = False
+        self.counts[decision] += 1
+        if decision == "different-person":
+            assert body["new_person_id"] != ref.person_id
+            ref.person_id = body["new_person_id"]
+            self.open_issues.setdefault(ref.person_id, set())
+            assert self.emitted() == [("peerlink.contact.recorded.v1", ref.person_id)]
+        elif apply_contact_details:
+            assert self.emitted() == [("peerlink.contact.recorded.v1", ref.person_id)]
+        else:
+            assert self.emitted() == []
+        assert body["referral"]["person_id"] == ref.person_id and body["referral"]["duplicate_pending"] is False
 
     # One rule an action, so that each is a fair share of the steps (hypothesis picks rules).
     @rule(referral=referral_ids)
@@ -183,10 +239,12 @@ class ReferralsInvariants(RuleBasedStateMachine):
         ref = self.refs[referral]
         status, body = self.call("POST", f"/referrals/{referral}/{action}", json=BODIES.get(action, {}))
         target = LEGAL.get((ref.status, action))
+        if ref.pending and action in HELD_FOR_DUPLICATE_CHECK:
+            target = None
         if target is None:
             assert status == 409, body
             assert body["status_now"] == ref.status
-            assert body["allowed_actions"] == [a for (s, a) in LEGAL if s == ref.status and a in BY_PEOPLE]
+            assert body["allowed_actions"] == ref.allowed()
             assert self.emitted() == []
             self.counts["refused"] += 1
             return
@@ -295,7 +353,11 @@ class ReferralsInvariants(RuleBasedStateMachine):
     @invariant()
     def the_database_holds_what_happened(self) -> None:
         with self.engine.connect() as conn:
-            statuses = {str(i): s for i, s in conn.execute(sa.select(referrals.c.id, referrals.c.status))}
+            rows = conn.execute(
+                sa.select(referrals.c.id, referrals.c.status, referrals.c.person_id, referrals.c.duplicate_pending)
+            ).all()
+            statuses = {str(row.id): row.status for row in rows}
+            owners = {str(row.id): (str(row.person_id), row.duplicate_pending) for row in rows}
             recorded = conn.execute(sa.select(sa.func.count()).select_from(transitions)).scalar_one()
             open_now = Counter(
                 str(p)
@@ -304,6 +366,7 @@ class ReferralsInvariants(RuleBasedStateMachine):
                 )
             )
         assert statuses == {r.id: r.status for r in self.refs.values()}
+        assert owners == {r.id: (r.person_id, r.pending) for r in self.refs.values()}
         assert recorded == self.changes - len(self.refs)  # one record a transition (intake is none)
         assert all(count <= 3 for count in open_now.values()), open_now
         assert dict(open_now) == {p: len(ids) for p, ids in self.open_issues.items() if ids}

@@ -5,7 +5,7 @@ Chromium, as a person would, in Welsh and in English.
 """
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from html import unescape
 
 import pytest
@@ -98,6 +98,18 @@ def test_a_self_referral_is_the_same_intake_as_the_api(client, engine):
     assert received.type == "peerlink.referral.received.v1" and received.data["self_referral"] is True
     assert bodies["peerlink.private"].data["email"] == "sian.prosser@example.org"
     assert str(referral.id)[:8].upper() in thanks
+
+
+def test_sixteen_today_in_wales_is_taken_at_half_past_midnight_in_summer(client, engine, at):
+    at(datetime(2026, 6, 14, 23, 30, tzinfo=UTC))  # 00:30 on 15 June in Wales; still the 14th in UTC
+    _, _, hidden = open_form(client)
+    taken = send(client, hidden, {**VALID, "dob_day": "15", "dob_month": "6", "dob_year": "2010"})
+    assert taken.status_code == 303
+    _, _, hidden = open_form(client)
+    refused = send(client, hidden, {**VALID, "dob_day": "16", "dob_month": "6", "dob_year": "2010", "lang": "en"})
+    assert refused.status_code == 422
+    assert "We can only take referrals from people aged 16" in text_of(refused)
+    assert written(engine) == (1, 1, 2)
 
 
 def test_a_double_clicked_form_makes_one_referral(client, engine):

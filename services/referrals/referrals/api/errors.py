@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Flask, Response
 
 from peerlink.web import problem
-from referrals.commands import IdempotencyConflict, NotFound
+from referrals.commands import IdempotencyConflict, IntakeRaced, NotFound
 from referrals.domain.advocacy import AlreadyResolved, TooManyOpenIssues
+from referrals.domain.duplicates import NothingToResolve
 from referrals.domain.erasure import AlreadyErased
 from referrals.domain.intake import IneligibleReferral
 from referrals.domain.outcomes import InvalidCheckIn
@@ -57,6 +58,14 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(AlreadyErased)
     def already_erased(exc: AlreadyErased) -> Response:
+        return problem(409, str(exc))
+
+    @app.errorhandler(NothingToResolve)
+    def nothing_to_resolve(exc: NothingToResolve) -> Response:
+        return problem(409, str(exc))
+
+    @app.errorhandler(IntakeRaced)
+    def intake_raced(exc: IntakeRaced) -> Response:
         return problem(409, str(exc))
 
     @app.errorhandler(IdempotencyConflict)

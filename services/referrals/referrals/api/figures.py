@@ -11,7 +11,7 @@ from flask_smorest import Blueprint, abort
 
 from peerlink.db import read_transaction
 from peerlink.web import requires, service
-from referrals import store
+from referrals import clock, store
 from referrals.api import schemas
 from referrals.domain.figures import site_figures
 
@@ -30,7 +30,7 @@ class Figures(MethodView):
         triage answers and how many are accepted, how long people wait for a mentor (overall
         and by who referred them), what is overdue, whose consent is to be asked again.
         """
-        now = datetime.now(UTC)
+        now = clock.now()
         last: date = query.get("received_to") or now.date()
         first: date = query.get("received_from") or last - timedelta(days=365)
         if first > last:

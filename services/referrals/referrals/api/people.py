@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from flask.views import MethodView
@@ -12,7 +11,7 @@ from flask_smorest import Blueprint, abort
 from peerlink.audit import AuditQuery, Subject
 from peerlink.db import read_transaction
 from peerlink.web import current_principal, requires, service
-from referrals import commands, store
+from referrals import clock, commands, store
 from referrals.api import audit, schemas, views
 from referrals.domain.erasure import AlreadyErased
 
@@ -34,6 +33,7 @@ class PersonById(MethodView):
             transitions = store.transitions_of(conn, ids)
             issues = store.issues_of(conn, person_id)
             check_ins = store.check_ins_of(conn, ids)
+            checks = store.possible_duplicates_about(conn, person_id)
         audit.read([(person_id, None)])
         principal = current_principal()
         timeline: list[dict[str, Any]] = [
@@ -76,6 +76,31 @@ class PersonById(MethodView):
             }
             for c in check_ins
         ]
+        for check in checks:
+            # On the timelines of both: the person a referral was linked to, and the different
+            # person it turned out to be (ids and the answer; never the details given with it).
+            timeline.append(
+                {
+                    "at": check.flagged_at,
+                    "kind": "possible-duplicate",
+                    "referral_id": check.referral_id,
+                    "detail": {"linked_to": str(check.person_id), "matched_on": list(check.matched_on)},
+                }
+            )
+            if check.resolved_at:
+                timeline.append(
+                    {
+                        "at": check.resolved_at,
+                        "kind": "duplicate-resolved",
+                        "referral_id": check.referral_id,
+                        "detail": {
+                            "resolution": check.resolution,
+                            "resolved_by": check.resolved_by,
+                            "contact_details_applied": check.contact_details_applied,
+                            "new_person_id": str(check.new_person_id) if check.new_person_id else None,
+                        },
+                    }
+                )
         timeline.sort(key=lambda entry: entry["at"])
         return {
             "person": views.person(person),
@@ -94,7 +119,7 @@ class PersonById(MethodView):
         principal = current_principal()
         try:
             with service().unit_of_work() as uow:
-                commands.erase_person(uow, person_id, now=datetime.now(UTC), actor=principal.label or principal.role)
+                commands.erase_person(uow, person_id, now=clock.now(), actor=principal.label or principal.role)
                 audit.changed(uow.connection, person_id, action=audit.ERASE)
                 uow.commit()
         except AlreadyErased:
@@ -122,7 +147,7 @@ class AdvocacyIssues(MethodView):
         """Open an advocacy issue: at most three open at a time."""
         with service().unit_of_work() as uow:
             issue = commands.open_advocacy_issue(
-                uow, person_id, category=body["category"], summary=body["summary"], now=datetime.now(UTC)
+                uow, person_id, category=body["category"], summary=body["summary"], now=clock.now()
             )
             audit.changed(uow.connection, person_id)
             uow.commit()
@@ -138,7 +163,7 @@ class ResolveIssue(MethodView):
         """Close an advocacy issue, with how it ended."""
         with service().unit_of_work() as uow:
             issue = commands.resolve_advocacy_issue(
-                uow, person_id, issue_id, resolution=body["resolution"], now=datetime.now(UTC)
+                uow, person_id, issue_id, resolution=body["resolution"], now=clock.now()
             )
             audit.changed(uow.connection, person_id)
             uow.commit()

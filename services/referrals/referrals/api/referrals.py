@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,9 +15,10 @@ from flask_smorest import Blueprint, abort
 from peerlink.db import read_transaction
 from peerlink.web import current_principal, idempotency, requires, service
 from peerlink.web.idempotency import REPLAYED, idempotency_key
-from referrals import commands, store
+from referrals import clock, commands, store
 from referrals.api import audit, schemas, views
 from referrals.domain import intake, outcomes
+from referrals.domain.duplicates import Resolution
 from referrals.domain.workflow import Action
 
 blueprint = Blueprint("referrals", __name__, url_prefix="/referrals", description="Referrals and their triage")
@@ -54,18 +56,32 @@ def new_referral_from(body: dict[str, Any], *, self_referral: bool = False) -> i
 
 def take(new: intake.NewReferral, idempotency: tuple[str, str] | None = None) -> commands.Taken:
     """The one intake every door uses (this API and the public self-referral page)."""
-    context = service()
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
-        with context.unit_of_work() as uow:
-            taken = commands.take_referral(uow, new, site=context.settings.site, now=now, idempotency=idempotency)
-            if not taken.replayed:
-                audit.changed(uow.connection, taken.person.id, taken.referral.id)
-            uow.commit()
+        return _take_once(new, idempotency, now)
     except sa.exc.IntegrityError:
-        # The same Idempotency-Key in a request that raced this one: theirs is the referral.
-        with context.unit_of_work() as uow:
-            taken = commands.take_referral(uow, new, site=context.settings.site, now=now, idempotency=idempotency)
+        if idempotency is None:
+            raise
+    # The same Idempotency-Key in a request that raced this one and committed first: theirs is
+    # the referral, found and returned by a second try. That try commits like the first, so a
+    # 201 always stands for a referral saved, never for one rolled back; a second clash is a 409.
+    try:
+        return _take_once(new, idempotency, now)
+    except sa.exc.IntegrityError:
+        raise commands.IntakeRaced(
+            "Another request with this Idempotency-Key is being taken in; send it again to get its referral."
+        ) from None
+
+
+def _take_once(new: intake.NewReferral, idempotency: tuple[str, str] | None, now: datetime) -> commands.Taken:
+    context = service()
+    with context.unit_of_work() as uow:
+        taken = commands.take_referral(
+            uow, new, site=context.settings.site, now=now, zone=current_zone(), idempotency=idempotency
+        )
+        if not taken.replayed:
+            audit.changed(uow.connection, taken.person.id, taken.referral.id)
+        uow.commit()
     return taken
 
 
@@ -82,9 +98,12 @@ class Referrals(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Take a referral in.
 
-        Stores the person (or links them to the person already known by name and date of
-        birth, email or phone) and the referral; writes `referral.received` (pseudonymous)
-        and `contact.recorded` (site-local) in the same transaction.
+        Stores the person and the referral; writes `referral.received` (pseudonymous) and
+        `contact.recorded` (site-local) in the same transaction. Someone already known by name
+        and date of birth, email or phone is linked to, not created twice, and never changed:
+        the referral is flagged (`duplicate_pending`), keeps the details given with it for a
+        coordinator (`/duplicate-check`), and no `contact.recorded` is written until one says
+        who it is.
         """
         if body["site"] != service().settings.site:
             abort(
@@ -101,9 +120,12 @@ class Referrals(MethodView):
     @blueprint.arguments(schemas.ReferralQuery, location="query")
     @blueprint.response(200, schemas.ReferralPage)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """List referrals: filter by status, source, need and date received; sort; page."""
+        """List referrals: filter by status, source, need, date received, possible duplicates; sort; page."""
+        now = clock.now()
         with read_transaction(service().engine) as conn:
-            items, total = store.list_referrals(conn, store.ReferralFilter(**query))
+            items, total = store.list_referrals(
+                conn, store.ReferralFilter(**query), now=now, today=intake.day_of(now, current_zone())
+            )
         audit.read((item.person_id, item.id) for item in items)
         principal = current_principal()
         return {
@@ -151,7 +173,7 @@ def _transition_view(action: Action, schema: type, summary: str, reason_field: s
                 uow,
                 referral_id,
                 action,
-                at=datetime.now(UTC),
+                at=clock.now(),
                 actor=principal.label or principal.role,
                 reason=body.get(reason_field) if reason_field else None,
                 note=body.get("note"),
@@ -166,7 +188,9 @@ def _transition_view(action: Action, schema: type, summary: str, reason_field: s
     decorated = requires("coordinator")(view)
     decorated = blueprint.arguments(schema)(decorated)
     decorated = blueprint.response(200, schemas.ReferralOut)(decorated)
-    decorated = blueprint.alt_response(409, description="Not allowed in the referral's status")(decorated)
+    decorated = blueprint.alt_response(
+        409, description="Not allowed in the referral's status (or before its possible duplicate is resolved)"
+    )(decorated)
     blueprint.route(f"/<uuid:referral_id>/{action.value}", methods=["POST"])(decorated)
 
 
@@ -178,6 +202,54 @@ _transition_view(Action.CLOSE, schemas.CloseIn, "Close an active referral, with 
 _transition_view(
     Action.REOPEN, schemas.ReopenIn, "Bring a closed referral back to the waiting list, without a new triage."
 )
+
+
+@blueprint.route("/<uuid:referral_id>/duplicate-check")
+class DuplicateCheck(MethodView):
+    @requires("coordinator")
+    @blueprint.response(200, schemas.DuplicateCheckOut)
+    def get(self, referral_id: uuid.UUID) -> dict[str, Any]:
+        """A referral linked to someone already known: who, what they share, the details given
+        with it (until resolved) and, once given, the answer (who gave it, when)."""
+        with read_transaction(service().engine) as conn:
+            check = store.get_possible_duplicate(conn, referral_id)
+        if check is None:
+            abort(404, message="No such referral, or it was not linked to anyone as a possible duplicate.")
+        audit.read([(check.person_id, referral_id)])
+        return views.possible_duplicate(check)
+
+
+@blueprint.route("/<uuid:referral_id>/duplicate-check/resolve")
+class ResolveDuplicate(MethodView):
+    @requires("coordinator")
+    @blueprint.arguments(schemas.ResolveDuplicateIn)
+    @blueprint.response(200, schemas.DuplicateCheckOut)
+    @blueprint.alt_response(409, description="Resolved already")
+    def post(self, body: dict[str, Any], referral_id: uuid.UUID) -> dict[str, Any]:
+        """Say whether a referral linked to someone known is the same person.
+
+        `same-person`: the referral stays theirs; with `apply_contact_details` the contact
+        details given with it replace theirs (and `contact.recorded` is written), otherwise
+        nothing about them changes. `different-person`: the referral gets a person of its own,
+        with the details given with it, and their `contact.recorded`. Until this is answered
+        the referral cannot be accepted or declined.
+        """
+        principal = current_principal()
+        with service().unit_of_work() as uow:
+            moved, check = commands.resolve_possible_duplicate(
+                uow,
+                referral_id,
+                Resolution(body["decision"]),
+                apply_contact_details=body["apply_contact_details"],
+                at=clock.now(),
+                actor=principal.label or principal.role,
+                zone=current_zone(),
+            )
+            audit.changed(uow.connection, check.person_id, referral_id)
+            if check.new_person_id:
+                audit.changed(uow.connection, check.new_person_id, referral_id)
+            uow.commit()
+        return {**views.possible_duplicate(check), "referral": views.referral(moved, principal)}
 
 
 @blueprint.route("/<uuid:referral_id>/check-ins")
@@ -213,7 +285,7 @@ class CheckIns(MethodView):
                 scale=scale,
                 timepoint=body["timepoint"],
                 answers=body["answers"],
-                now=datetime.now(UTC),
+                now=clock.now(),
             )
             audit.changed(uow.connection, check_in.person_id, check_in.referral_id)
             uow.commit()
@@ -222,3 +294,8 @@ class CheckIns(MethodView):
 
 def current_scale() -> outcomes.Scale:
     return current_app.extensions["referrals.scale"]  # type: ignore[no-any-return]
+
+
+def current_zone() -> ZoneInfo:
+    """The site's time zone: its days are the days of referral, birthdays and reviews."""
+    return current_app.extensions["referrals.zone"]  # type: ignore[no-any-return]

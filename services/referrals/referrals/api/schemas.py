@@ -1,6 +1,6 @@
 """The API's bodies (marshmallow). Event schemas live in ``peerlink.contracts``."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from peerlink.audit import AuditEntryOut, AuditPage
 from peerlink.contracts.referral import REFERRAL_STATUSES
@@ -21,6 +21,7 @@ from peerlink.contracts.vocabulary import (
     WITHDRAW_REASONS,
 )
 from peerlink.web import paging
+from referrals.domain.duplicates import DECISIONS
 
 _name = validate.Length(min=1, max=100)
 _note = fields.String(
@@ -134,6 +135,12 @@ class ReferralOut(Schema):
     self_referral = fields.Boolean()
     known_person = fields.Boolean(metadata={"description": "Linked to a person referred before."})
     duplicate_of = fields.UUID(allow_none=True, metadata={"description": "Their referral that was still open."})
+    duplicate_pending = fields.Boolean(
+        metadata={
+            "description": "Linked to someone already known; a coordinator has yet to say whether it is the same "
+            "person (GET /referrals/{id}/duplicate-check). Until then it cannot be accepted or declined."
+        }
+    )
     received_at = fields.AwareDateTime()
     accepted_at = fields.AwareDateTime(allow_none=True)
     matched_at = fields.AwareDateTime(allow_none=True)
@@ -155,6 +162,9 @@ class ReferralQuery(Schema):
     )
     consent_review_due = fields.Boolean(
         metadata={"description": "Referred at 16 or 17, now 18: consent to be asked for again."}
+    )
+    duplicate_pending = fields.Boolean(
+        metadata={"description": "Linked to someone known and waiting for a coordinator to say who it is."}
     )
     sort = fields.String(
         load_default="-received_at",
@@ -260,7 +270,17 @@ class PersonOut(Schema):
 class TimelineEntry(Schema):
     at = fields.AwareDateTime()
     kind = fields.String(
-        metadata={"enum": ["referral", "transition", "advocacy-opened", "advocacy-resolved", "check-in"]}
+        metadata={
+            "enum": [
+                "referral",
+                "transition",
+                "advocacy-opened",
+                "advocacy-resolved",
+                "check-in",
+                "possible-duplicate",
+                "duplicate-resolved",
+            ]
+        }
     )
     referral_id = fields.UUID(allow_none=True)
     detail = fields.Dict()
@@ -270,6 +290,53 @@ class PersonTimeline(Schema):
     person = fields.Nested(PersonOut)
     referrals = fields.List(fields.Nested(ReferralOut))
     timeline = fields.List(fields.Nested(TimelineEntry))
+
+
+# Possible duplicates ------------------------------------------------------------------------
+
+
+class ResolveDuplicateIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    apply_contact_details = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "With same-person: the contact details given with the referral replace the ones "
+            "known (otherwise nothing about the person changes)."
+        },
+    )
+
+    @validates_schema
+    def _details_only_for_the_same_person(self, data: dict, **_: object) -> None:
+        if data.get("apply_contact_details") and data.get("decision") != "same-person":
+            raise ValidationError(
+                "Only with same-person: a different person gets the details as their own.", "apply_contact_details"
+            )
+
+
+class ProposedDetailsOut(Schema):
+    given_name = fields.String()
+    family_name = fields.String()
+    date_of_birth = fields.Date()
+    preferred_language = fields.String()
+    contact = fields.Nested(ContactOut)
+
+
+class DuplicateCheckOut(Schema):
+    referral_id = fields.UUID()
+    person_id = fields.UUID(metadata={"description": "The person the referral was linked to."})
+    matched_on = fields.List(fields.String(metadata={"enum": ["name-and-date-of-birth", "email", "phone"]}))
+    flagged_at = fields.AwareDateTime()
+    status = fields.String(metadata={"enum": ["pending", *DECISIONS, "erased"]})
+    proposed = fields.Nested(
+        ProposedDetailsOut,
+        allow_none=True,
+        metadata={"description": "The details given with the referral, kept only until it is resolved."},
+    )
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    contact_details_applied = fields.Boolean()
+    new_person_id = fields.UUID(allow_none=True, metadata={"description": "A different person: theirs."})
+    referral = fields.Nested(ReferralOut, metadata={"description": "The referral as it is now (when resolving)."})
 
 
 class AdvocacyIn(Schema):

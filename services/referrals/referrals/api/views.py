@@ -7,6 +7,7 @@ from typing import Any
 
 from peerlink.web import Principal
 from referrals.domain.advocacy import AdvocacyIssue
+from referrals.domain.duplicates import PossibleDuplicate
 from referrals.domain.intake import Person
 from referrals.domain.outcomes import CheckIn
 from referrals.domain.workflow import Referral, allowed_actions
@@ -17,10 +18,17 @@ RISK_READERS = frozenset({"coordinator"})
 def referral(item: Referral, principal: Principal) -> dict[str, Any]:
     view = asdict(item)
     view["status"] = item.status.value
-    view["allowed_actions"] = [a.value for a in allowed_actions(item.status)]
+    view["allowed_actions"] = [a.value for a in allowed_actions(item.status, duplicate_pending=item.duplicate_pending)]
     if principal.role not in RISK_READERS:
         view.pop("risk_flags")
         view.pop("risk_note")
+    return view
+
+
+def possible_duplicate(item: PossibleDuplicate) -> dict[str, Any]:
+    view = asdict(item)
+    view["status"] = item.resolution.value if item.resolution else "pending"
+    view.pop("resolution")
     return view
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask.views import MethodView
@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from peerlink.db import read_transaction
 from peerlink.web import requires, service
-from referrals import store
+from referrals import clock, store
 from referrals.api import audit, schemas
 from referrals.api.referrals import current_scale
 from referrals.domain.workflow import median_wait_days, waiting_list
@@ -25,7 +25,7 @@ class WaitingList(MethodView):
     @blueprint.response(200, schemas.WaitingListOut)
     def get(self) -> dict[str, Any]:
         """Who waits for a mentor: priority first, then longest waiting; and the median wait."""
-        now = datetime.now(UTC)
+        now = clock.now()
         with read_transaction(service().engine) as conn:
             waiting = waiting_list(store.accepted_referrals(conn), now.date())
             languages = store.languages_of(conn, [w.referral.person_id for w in waiting])

@@ -6,7 +6,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from dateutil.relativedelta import relativedelta
 
@@ -94,6 +94,12 @@ def age_on(born: date, day: date) -> int:
     return relativedelta(day, born).years
 
 
+def day_of(moment: datetime, zone: tzinfo) -> date:
+    """The calendar day at the site. A sixteenth birthday begins at midnight in Wales, not at
+    midnight UTC (an hour later in summer): taking the UTC day refused people on their birthday."""
+    return moment.astimezone(zone).date()
+
+
 def check_age(born: date, today: date) -> None:
     """16 or over on the day of referral."""
     if born > today:
@@ -137,16 +143,22 @@ def new_person(new: NewReferral) -> Person:
     )
 
 
-def consent_from(new: NewReferral, now: datetime) -> Consent:
-    eighteenth = new.date_of_birth + relativedelta(years=ADULT_AGE)
+def consent_from(new: NewReferral, now: datetime, *, today: date) -> Consent:
+    """Consent given ``now``, on the site's day ``today``."""
     return Consent(
         share_with_mentor=new.consent_to_share,
         share_with_gp=new.share_with_gp,
         counted_in_figures=new.counted_in_figures,
         wording_version=new.consent_wording_version,
         given_at=now,
-        review_on=eighteenth if eighteenth > now.date() else None,
+        review_on=consent_review_on(new.date_of_birth, today),
     )
+
+
+def consent_review_on(born: date, today: date) -> date | None:
+    """Someone referred at 16 or 17 is asked again on their eighteenth birthday."""
+    eighteenth = born + relativedelta(years=ADULT_AGE)
+    return eighteenth if eighteenth > today else None
 
 
 # Duplicates -----------------------------------------------------------------------------
@@ -190,9 +202,22 @@ def phone_key(phone: str | None) -> str | None:
     return digits or None
 
 
-def same_person(a: Identity, b: Identity) -> bool:
+# What two referrals may share that makes them possibly one person.
+SAME_NAME_AND_BIRTH = "name-and-date-of-birth"
+SAME_EMAIL = "email"
+SAME_PHONE = "phone"
+
+
+def matched_on(a: Identity, b: Identity) -> tuple[str, ...]:
+    """What ``a`` and ``b`` share that makes them possibly one person; empty: two people.
+
+    Only *possibly*: namesakes share a name and a birthday, families share a phone, and anyone
+    who knows a person's name and date of birth can type them into the public form."""
+    shared = []
     if a.name_key == b.name_key and a.date_of_birth == b.date_of_birth:
-        return True
+        shared.append(SAME_NAME_AND_BIRTH)
     if a.email and a.email == b.email:
-        return True
-    return bool(a.phone and a.phone == b.phone)
+        shared.append(SAME_EMAIL)
+    if a.phone and a.phone == b.phone:
+        shared.append(SAME_PHONE)
+    return tuple(shared)

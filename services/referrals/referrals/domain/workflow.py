@@ -7,6 +7,9 @@ matched | active -> accepted (the match ended: back on the waiting list)
 active   -> closed (with an outcome)
 closed   -> accepted (re-entry without a new triage)
 received | accepted | matched | active -> withdrawn
+
+A referral linked to someone already known waits for a coordinator to say whether it is the same
+person (see ``duplicates``): until then it can be withdrawn, not accepted or declined.
 """
 
 from __future__ import annotations
@@ -57,20 +60,38 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
 # What people may do through the API; the rest follows matching's events.
 BY_PEOPLE = frozenset({A.ACCEPT, A.DECLINE, A.WITHDRAW, A.START, A.CLOSE, A.REOPEN})
 OPEN = frozenset({S.RECEIVED, S.ACCEPTED, S.MATCHED, S.ACTIVE})
+# What waits for a possible duplicate to be resolved: both reach the person the referral is
+# linked to (a message to her address, a match in her name), who may be someone else.
+HELD_FOR_DUPLICATE_CHECK = frozenset({A.ACCEPT, A.DECLINE})
 
 
 class IllegalTransition(Exception):
-    def __init__(self, status: Status, action: Action):
+    def __init__(self, status: Status, action: Action, *, duplicate_pending: bool = False):
         self.status = status
         self.action = action
-        self.allowed = allowed_actions(status)
-        super().__init__(
-            f"A {status} referral cannot be {_past(action)}; "
-            + (
-                f"it can be: {', '.join(_past(a) for a in self.allowed)}."
-                if self.allowed
-                else "it is closed to changes."
-            )
+        self.allowed = allowed_actions(status, duplicate_pending=duplicate_pending)
+        super().__init__(self._why() + self._what_is_allowed())
+
+    def _why(self) -> str:
+        return f"A {self.status} referral cannot be {_past(self.action)}; "
+
+    def _what_is_allowed(self) -> str:
+        if not self.allowed:
+            return "it is closed to changes."
+        return f"it can be: {', '.join(_past(a) for a in self.allowed)}."
+
+
+class AwaitingDuplicateCheck(IllegalTransition):
+    """Accepting or declining a possible duplicate before a coordinator said who it is."""
+
+    def __init__(self, status: Status, action: Action):
+        super().__init__(status, action, duplicate_pending=True)
+
+    def _why(self) -> str:
+        return (
+            f"This referral cannot be {_past(self.action)} yet: it is linked to someone already known and "
+            "a coordinator must first say whether it is the same person "
+            "(POST /referrals/{id}/duplicate-check/resolve); meanwhile "
         )
 
 
@@ -87,8 +108,14 @@ def _past(action: Action) -> str:
     }[action]
 
 
-def allowed_actions(status: Status, *, by_people: bool = True) -> list[Action]:
-    return [a for (s, a) in TRANSITIONS if s == status and (a in BY_PEOPLE or not by_people)]
+def allowed_actions(status: Status, *, by_people: bool = True, duplicate_pending: bool = False) -> list[Action]:
+    return [
+        a
+        for (s, a) in TRANSITIONS
+        if s == status
+        and (a in BY_PEOPLE or not by_people)
+        and not (duplicate_pending and a in HELD_FOR_DUPLICATE_CHECK)
+    ]
 
 
 def next_status(status: Status, action: Action) -> Status:
@@ -133,6 +160,8 @@ class Referral:
     self_referral: bool = False
     known_person: bool = False
     duplicate_of: uuid.UUID | None = None
+    # Linked to someone already known, and nobody has said yet whether it is the same person.
+    duplicate_pending: bool = False
     accepted_at: datetime | None = None
     matched_at: datetime | None = None
     closed_at: datetime | None = None
@@ -157,7 +186,11 @@ def apply(
     mentor_id: uuid.UUID | None = None,
 ) -> tuple[Referral, Transition]:
     """The referral after ``action``, and the record of it; raises :class:`IllegalTransition`."""
-    target = next_status(referral.status, action)
+    if (referral.status, action) not in TRANSITIONS:
+        raise IllegalTransition(referral.status, action, duplicate_pending=referral.duplicate_pending)
+    if referral.duplicate_pending and action in HELD_FOR_DUPLICATE_CHECK:
+        raise AwaitingDuplicateCheck(referral.status, action)
+    target = TRANSITIONS[(referral.status, action)]
     changes: dict[str, object] = {"status": target}
     if action in (Action.ACCEPT, Action.REOPEN, Action.REQUEUE):
         # Waiting (again) from now: the wait is measured from the latest acceptance.

@@ -31,9 +31,10 @@ from peerlink.web import public, service
 from peerlink.web.forms import CSRF_FIELD, CsrfRefused, accepts_forms, check_csrf, csrf_token, html_page, new_nonce
 from peerlink.web.idempotency import fingerprint
 from peerlink.web.ratelimit import RateLimited, rate_limited, retry_after
+from referrals import clock
 from referrals.api import schemas
-from referrals.api.referrals import new_referral_from, take
-from referrals.commands import IdempotencyConflict
+from referrals.api.referrals import current_zone, new_referral_from, take
+from referrals.commands import IdempotencyConflict, IntakeRaced
 from referrals.domain import intake
 from referrals.domain.intake import IneligibleReferral
 from referrals.pages import wording
@@ -115,8 +116,9 @@ def submit() -> Response:
             )
         except IneligibleReferral as ineligible:
             faults[_FIELD_FOR_POINTER.get("/" + ineligible.field.replace(".", "/"), "given_name")] = ineligible.code
-        except IdempotencyConflict:
-            # The same form sent again with other answers after it was taken: the first one stands.
+        except (IdempotencyConflict, IntakeRaced):
+            # The same form sent again with other answers after it was taken (or while it was
+            # being taken): the first one stands.
             return redirect(url_for(".received", lang=language), code=303)
         else:
             reference = str(taken.referral.id)[:8].upper()
@@ -206,7 +208,8 @@ def _shape_faults(answers: MultiDict[str, str]) -> dict[str, str]:
         faults["date_of_birth"] = "invalid"
     else:
         try:
-            intake.check_age(dt.date.fromisoformat(_date_of_birth(answers)), dt.datetime.now(dt.UTC).date())
+            today = intake.day_of(clock.now(), current_zone())  # the site's day, as intake takes it
+            intake.check_age(dt.date.fromisoformat(_date_of_birth(answers)), today)
         except IneligibleReferral as ineligible:
             faults["date_of_birth"] = ineligible.code
     if not answers.getlist("support_needs"):

@@ -111,6 +111,7 @@ class _Plan:
     encoding: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     lease: datetime | None = None  # our claim on the row, as it is in the database
+    held: bool | None = None  # held afresh just before sending (None: not yet; False: no longer ours)
 
     def __post_init__(self) -> None:
         if self.lease is None:
@@ -234,8 +235,7 @@ class Dispatcher:
     def _send_all(self, plans: list[_Plan]) -> None:
         """In ``senders`` lanes at once; one person's messages stay in one lane, in order."""
         if self.senders <= 1 or len(plans) <= 1:
-            for plan in plans:
-                self._send(plan)
+            self._send_lane(plans)
             return
         lanes: dict[int, list[_Plan]] = {}
         for plan in plans:
@@ -246,8 +246,15 @@ class Dispatcher:
             done.result()  # a lost database stops the round, as it would without lanes
 
     def _send_lane(self, plans: list[_Plan]) -> None:
-        for plan in plans:
-            self._send(plan)
+        """One after another; each outcome is recorded in the transaction that holds the next
+        delivery afresh, just before it is sent (one commit a message, not two)."""
+        for plan, following in zip(plans, [*plans[1:], None], strict=False):  # the last has none
+            if plan.held is None:  # the first of the lane
+                self._record(lambda conn: None, plan)
+            if plan.held:
+                self._send(plan, following)
+            else:
+                _lost(plan.row, "not sent")
 
     def _transport(self) -> Transport:
         transport: Transport | None = getattr(self._local, "transport", None)
@@ -444,25 +451,20 @@ class Dispatcher:
 
     # Sending --------------------------------------------------------------------------
 
-    def _send(self, plan: _Plan) -> None:
-        row, outgoing, claimed = plan.row, plan.outgoing, plan.lease
-        assert outgoing is not None and claimed is not None
+    def _send(self, plan: _Plan, following: _Plan | None) -> None:
+        """Send one delivery, held afresh (``_record``), and record what became of it."""
+        row, outgoing, lease = plan.row, plan.outgoing, plan.lease
+        assert outgoing is not None and lease is not None and plan.held
         now = self.clock()
         if self.paused_until and now < self.paused_until:
             until = self.paused_until
-            self._settle(
+            self._record(
                 lambda conn: store.settle(
-                    conn, row.id, claimed, due_at=until, reason=policy.RATE_LIMITED, last_error="the channel is paused"
-                )
+                    conn, row.id, lease, due_at=until, reason=policy.RATE_LIMITED, last_error="the channel is paused"
+                ),
+                following,
             )
             return
-        # Held afresh for as long as a send can take: what waited in this batch for its turn may
-        # have outlived its claim and been taken by another sender, or been skipped meanwhile.
-        lease = now + self.claim_for
-        if not self._settle(lambda conn: store.renew(conn, row.id, claimed, lease)):
-            _lost(row, "not sent")
-            return
-        plan.lease = lease
         attempts = row.attempts + 1
         try:
             receipt = self._transport().send(outgoing)
@@ -473,18 +475,20 @@ class Dispatcher:
                 "the provider asked us to slow down", extra={"channel": self.channel, "retry_after": exc.retry_after}
             )
             said = str(exc)
-            self._settle(
+            self._record(
                 lambda conn: store.settle(
                     conn, row.id, lease, due_at=until, reason=policy.RATE_LIMITED, last_error=said
-                )
+                ),
+                following,
             )
             return
         except PermanentFailure as exc:
             reason, said = exc.reason, str(exc)
-            if not self._settle(
+            if not self._record(
                 lambda conn: self._final(
                     conn, row, lease, now, status=store.FAILED, reason=reason, last_error=said, attempts=attempts
-                )
+                ),
+                following,
             ):
                 _lost(row, "its failure was not recorded")
             return
@@ -492,8 +496,9 @@ class Dispatcher:
             error = str(exc) if isinstance(exc, TransientFailure) else f"{type(exc).__name__}: {exc}"
             log.warning("message not sent; will retry", extra={"delivery": str(row.id), "error": error})
             decision = policy.retry_or_give_up(attempts, self.retry_delays, now, error)
-            self._settle(
-                lambda conn: self._apply(conn, _Plan(row, decision, extra={"attempted": True}, lease=lease), now)
+            self._record(
+                lambda conn: self._apply(conn, _Plan(row, decision, extra={"attempted": True}, lease=lease), now),
+                following,
             )
             return
         sent_at = self.clock()
@@ -504,16 +509,15 @@ class Dispatcher:
                 conn,
                 row.id,
                 lease,
+                kind=row.kind,
                 subject=outgoing.subject or None,
                 body=outgoing.body,
                 attempts=attempts,
                 sent_at=sent_at,
-                settled_at=sent_at,
                 languages=joined,
                 segments=plan.segments,
                 provider=receipt.provider,
                 provider_ref=receipt.reference,
-                last_error=None,
             ):
                 return False
             self._emit(conn, NOTIFICATION_SENT, row, {"sent_at": sent_at}, attempts, outgoing.languages, plan.segments)
@@ -521,7 +525,7 @@ class Dispatcher:
                 store.record_language_decision(conn, row, joined, sent_at)
             return True
 
-        if not self._settle(record):
+        if not self._record(record, following):
             # Only if a send outlasted the lease (CLAIM_FOR): another sender may send it too.
             log.error("a message was sent after its claim had run out", extra={"delivery": str(row.id)})
         log.debug(
@@ -534,6 +538,25 @@ class Dispatcher:
         if len(outgoing.languages) == 2:
             # A compliance record (also kept in language_decisions): the preference was unknown.
             log.info("sent in Welsh and English, Welsh first", extra={"delivery": str(row.id), "kind": row.kind})
+
+    def _record(self, record: Callable[[Connection], _T], following: _Plan | None) -> _T:
+        """Record an outcome and, in the same transaction, hold ``following`` (the lane's next
+        delivery) afresh for as long as a send can take: what waited in the batch for its turn
+        may have outlived the claim and been taken by another sender, or been skipped meanwhile
+        (the person erased, the event cancelled); if so it is not sent."""
+        lease = self.clock() + self.claim_for
+
+        def both(conn: Connection) -> tuple[_T, bool]:
+            outcome = record(conn)
+            held = following is not None and store.renew(conn, following.row.id, following.lease, lease)
+            return outcome, held
+
+        outcome, held = self._settle(both)
+        if following is not None:  # only once committed
+            following.held = held
+            if held:
+                following.lease = lease
+        return outcome
 
     def _settle(self, record: Callable[[Connection], _T]) -> _T:
         """Record an outcome (and return what ``record`` says); if the database is away, keep

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from notifications.domain.policy import PERSON_ERASED
 from notifications.domain.recipients import NO_PREFERENCES, Preferences, QuietHours, Recipient
 from notifications.domain.sms import normalise_phone
 from notifications.wakeup import something_is_due
@@ -477,12 +478,22 @@ def renew(conn: Connection, delivery_id: uuid.UUID, lease: datetime, until: date
     """Hold a delivery ``until`` a later time, just before sending it; False if it is no longer
     ours to send (the claim ran out and another sender took it, or it was skipped meanwhile: the
     person erased, the event cancelled)."""
-    result = conn.execute(
-        deliveries.update()
-        .where(deliveries.c.id == delivery_id, deliveries.c.claimed_until == lease, deliveries.c.status == PENDING)
-        .values(claimed_until=until)
-    )
+    result = conn.execute(_renew_statement(), {"delivery_id": delivery_id, "lease": lease, "until": until})
     return result.rowcount == 1
+
+
+@cache
+def _renew_statement() -> Any:
+    """Built once: it runs before every send."""
+    return (
+        deliveries.update()
+        .where(
+            deliveries.c.id == sa.bindparam("delivery_id"),
+            deliveries.c.claimed_until == sa.bindparam("lease", type_=UTCDateTime()),
+            deliveries.c.status == PENDING,
+        )
+        .values(claimed_until=sa.bindparam("until", type_=UTCDateTime()))
+    )
 
 
 def settle(conn: Connection, delivery_id: uuid.UUID, lease: datetime, **values: Any) -> bool:
@@ -496,33 +507,62 @@ def settle(conn: Connection, delivery_id: uuid.UUID, lease: datetime, **values: 
     return result.rowcount == 1
 
 
-def settle_sent(
-    conn: Connection, delivery_id: uuid.UUID, lease: datetime, *, subject: str | None, body: str, **values: Any
-) -> bool:
-    """Record a message the provider accepted; False, and nothing written, if another sender had
-    taken it meanwhile (our claim ran out mid-send). A delivery skipped while it was being sent
-    (``skip_pending`` leaves the claim in place) is recorded as sent, for it went; but what it
-    said is not kept if it names someone erased meanwhile."""
-    result = conn.execute(
-        deliveries.update()
-        .where(
-            deliveries.c.id == delivery_id,
-            deliveries.c.claimed_until == lease,
-            deliveries.c.status.in_([PENDING, SKIPPED]),
-        )
-        .values(claimed_until=None, status=SENT, reason=None, subject=subject, body=body, **values)
-    )
+def settle_sent(conn: Connection, delivery_id: uuid.UUID, lease: datetime, *, kind: str, **sent: Any) -> bool:
+    """Record a message the provider accepted (``sent``: its subject, body, attempts, sent_at,
+    languages, segments, provider and provider_ref); False, and nothing written, if another
+    sender had taken it meanwhile (our claim ran out mid-send).
+
+    A delivery skipped while it was being sent (``skip_pending`` leaves the claim in place) is
+    recorded as sent, for it went; but what it said is not kept if the person it is to or about
+    was erased meanwhile (the erasure skipped it as ``person-erased``), nor for a digest naming
+    someone erased."""
+    result = conn.execute(_sent_statement(), {"delivery_id": delivery_id, "lease": lease, **sent})
     if result.rowcount != 1:
         return False
-    # A second statement, so that it sees an erasure that committed while the first waited for
-    # the row (on PostgreSQL a statement's subqueries see only what had committed when it began).
-    _forget_what_names_the_erased(conn, delivery_id)
+    if kind == "digest":
+        # A second statement, so that it sees an erasure that committed while the first waited
+        # for the row (a statement's subqueries see only what had committed when it began).
+        conn.execute(_forget_statement(), {"delivery_id": delivery_id})
     return True
 
 
-def _forget_what_names_the_erased(conn: Connection, delivery_id: uuid.UUID) -> None:
-    """The subject and body of a delivery that is to, or names, an erased person (as ``erase``
-    would have cleared them, had they been written before it)."""
+@cache
+def _sent_statement() -> Any:
+    """Built once: it runs after every send."""
+    erased = deliveries.c.reason == PERSON_ERASED  # the row as it was: SET reads the old values
+
+    def unless_erased(name: str, type_: Any) -> Any:
+        return sa.case((erased, sa.null()), else_=sa.bindparam(name, type_=type_))
+
+    return (
+        deliveries.update()
+        .where(
+            deliveries.c.id == sa.bindparam("delivery_id"),
+            deliveries.c.claimed_until == sa.bindparam("lease", type_=UTCDateTime()),
+            deliveries.c.status.in_([PENDING, SKIPPED]),
+        )
+        .values(
+            claimed_until=None,
+            status=SENT,
+            reason=None,
+            last_error=None,
+            subject=unless_erased("subject", sa.Text()),
+            body=unless_erased("body", sa.Text()),
+            attempts=sa.bindparam("attempts"),
+            sent_at=sa.bindparam("sent_at", type_=UTCDateTime()),
+            settled_at=sa.bindparam("sent_at", type_=UTCDateTime()),
+            languages=sa.bindparam("languages"),
+            segments=sa.bindparam("segments"),
+            provider=sa.bindparam("provider"),
+            provider_ref=sa.bindparam("provider_ref"),
+        )
+    )
+
+
+@cache
+def _forget_statement() -> Any:
+    """The subject and body of a delivery to or naming someone erased (as ``erase`` would have
+    cleared them, had they been written before it)."""
     erased = recipients.c.erased_at.isnot(None)
     items = deliveries.alias("items")
     names_the_erased = sa.or_(
@@ -530,9 +570,9 @@ def _forget_what_names_the_erased(conn: Connection, delivery_id: uuid.UUID) -> N
         sa.exists().where(recipients.c.recipient_id == deliveries.c.about_id, erased),
         sa.exists().where(items.c.digest_id == deliveries.c.id, recipients.c.recipient_id == items.c.about_id, erased),
     )
-    conn.execute(
+    return (
         deliveries.update()
-        .where(deliveries.c.id == delivery_id, names_the_erased)
+        .where(deliveries.c.id == sa.bindparam("delivery_id"), names_the_erased)
         .values(subject=None, body=None, last_error=None)
     )
 

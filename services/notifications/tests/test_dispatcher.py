@@ -317,7 +317,8 @@ def test_a_sender_whose_claim_ran_out_neither_renews_nor_overwrites_the_next_sen
     with write_transaction(engine) as conn:
         (second,) = store.claim_due(conn, "email", later, later + timedelta(minutes=1), 10)
     assert second.claimed_until > first.claimed_until
-    sent = {"attempts": 1, "sent_at": later, "settled_at": later, "languages": "cy"}
+    sent = {"kind": "referral-acknowledged", "attempts": 1, "sent_at": later, "languages": "cy"}
+    sent |= {"segments": None, "provider": "smtp", "provider_ref": None}
     with write_transaction(engine) as conn:
         assert not store.renew(conn, first.id, first.claimed_until, later + timedelta(minutes=10))
         assert store.renew(conn, second.id, second.claimed_until, later + timedelta(minutes=10))

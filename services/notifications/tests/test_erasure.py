@@ -147,6 +147,7 @@ def test_a_digest_sent_as_someone_it_names_is_erased_keeps_none_of_its_words(eng
         commands.erase_person(conn, rhian, now)
     with write_transaction(engine) as conn:
         words = {"subject": "Your daily digest", "body": "Please phone Rhian"}
-        assert store.settle_sent(conn, digest, held.claimed_until, **words, attempts=1, sent_at=now)
+        sent = {"attempts": 1, "sent_at": now, "languages": "en", "segments": None, "provider": "smtp"}
+        assert store.settle_sent(conn, digest, held.claimed_until, kind="digest", **words, **sent, provider_ref=None)
     (sent,) = [row for row in deliveries(carys) if row.id == digest]
     assert (sent.status, sent.subject, sent.body) == ("sent", None, None)

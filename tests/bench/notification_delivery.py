@@ -12,6 +12,10 @@ process, stamping the moment it accepts each message. Nothing here asserts on ti
    email; texts are not set up, so each text delivery is skipped with its reason): the rate from
    the first publish to the last acceptance, and each message's latency;
 3. a steady rate well under capacity: latency from publish to acceptance, p50 / p99 / max.
+
+Each of 2 and 3 is also checked for correctness, timings aside: exactly one email accepted for
+each event, none to an address twice, and every email delivery recorded as sent. The script exits
+non-zero (after writing what it measured) if any check fails.
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from _benchkit import throwaway_database, throwaway_vhost, write_results
 
 from notifications import store
@@ -60,12 +66,14 @@ SITE = "ebbw-vale"
 
 
 class StampingServer:
-    """aiosmtpd on loopback; ``accepted[rcpt] = perf_counter()`` when it says 250 to the message."""
+    """aiosmtpd on loopback; ``accepted[rcpt] = perf_counter()`` when it first says 250 to a
+    message to ``rcpt``, and ``copies[rcpt]`` how many it took for ``rcpt`` in all."""
 
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
 
         self.accepted: dict[str, float] = {}
+        self.copies: Counter[str] = Counter()
         self.count = 0
         self._lock = threading.Lock()
         server = self
@@ -76,6 +84,7 @@ class StampingServer:
                 with server._lock:
                     for rcpt in envelope.rcpt_tos:
                         server.accepted.setdefault(rcpt, now)
+                        server.copies[rcpt] += 1
                     server.count += 1
                 return "250 OK"
 
@@ -89,6 +98,7 @@ class StampingServer:
     def reset(self) -> None:
         with self._lock:
             self.accepted.clear()
+            self.copies.clear()
             self.count = 0
 
     def stop(self) -> None:
@@ -225,6 +235,40 @@ def publish_all(amqp_url: str, outgoing: list[OutgoingMessage], *, rate: float |
     return published
 
 
+# Correctness failures of every phase, reported (and the exit status set) once all have run.
+PROBLEMS: list[str] = []
+
+
+def email_statuses(engine: sa.Engine) -> Counter[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(store.deliveries.c.status, sa.func.count())
+            .where(store.deliveries.c.channel == "email")
+            .group_by(store.deliveries.c.status)
+        ).all()
+    return Counter({status: int(n) for status, n in rows})
+
+
+def check_once_each(phase: str, server: StampingServer, count: int, statuses: Counter[str]) -> None:
+    """Exactly ``count`` emails, one to each address, and each delivery recorded as sent."""
+    expected = {address(n) for n in range(count)}
+    twice = sorted(rcpt for rcpt, n in server.copies.items() if n > 1)
+    problems = []
+    if server.count != count:
+        problems.append(f"{server.count} emails accepted, not {count}")
+    if twice:
+        problems.append(f"{len(twice)} addresses got more than one email (e.g. {twice[:3]})")
+    if set(server.copies) != expected:
+        problems.append(
+            f"{len(expected - set(server.copies))} addresses got none, {len(set(server.copies) - expected)} unexpected"
+        )
+    if statuses != Counter({"sent": count}):
+        problems.append(f"email deliveries recorded {dict(statuses)}, not {count} sent")
+    PROBLEMS.extend(f"{phase}: {problem}" for problem in problems)
+    if problems:
+        print(f"    INCORRECT: {'; '.join(problems)}", flush=True)
+
+
 def event_to_smtp(backend: str, tmp: Path, server: StampingServer, count: int, rate: float | None) -> dict[str, float]:
     server.reset()
     with throwaway_vhost() as amqp_url, throwaway_database(backend, tmp, DEFINITION.migrations.upgrade) as database_url:
@@ -232,9 +276,23 @@ def event_to_smtp(backend: str, tmp: Path, server: StampingServer, count: int, r
         with worker(database_url, amqp_url, server.url, tmp / f"worker-{backend}-{rate}.log"):
             published = publish_all(amqp_url, outgoing, rate=rate)
             wait_until(lambda: server.count >= count, timeout=600, interval=0.05, what="every email")
+            # Every delivery settled, then a moment more: a second copy would come by now.
+            engine = create_engine(database_url)
+            try:
+                wait_until(lambda: "pending" not in email_statuses(engine), timeout=60, what="every delivery recorded")
+                time.sleep(1.0)
+                statuses = email_statuses(engine)
+            finally:
+                engine.dispose()
+    check_once_each(f"{backend}, {count} at {rate or 'once'}", server, count, statuses)
     latencies = [server.accepted[rcpt] - at for rcpt, at in published.items()]
     elapsed = max(server.accepted.values()) - min(published.values())
-    return {"messages_per_s": count / elapsed, "emails_accepted": server.count, **percentiles(latencies)}
+    return {
+        "messages_per_s": count / elapsed,
+        "emails_accepted": server.count,
+        "addresses_accepted_twice": sum(1 for n in server.copies.values() if n > 1),
+        **percentiles(latencies),
+    }
 
 
 def burst(backend: str, tmp: Path, server: StampingServer) -> dict[str, float]:
@@ -318,8 +376,15 @@ def main() -> None:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
         if index == 0:
             print("  " + "  ".join("-" * width for width in widths))
-    path = write_results("notification_delivery", {"started_at": started_at, "cores": os.cpu_count(), **results})
+    report = {"started_at": started_at, "cores": os.cpu_count(), "correct": not PROBLEMS, "problems": PROBLEMS}
+    path = write_results("notification_delivery", {**report, **results})
     print(f"\nwritten to {path}")
+    if PROBLEMS:
+        print("\nINCORRECT (each event owes exactly one email, to its own address):", file=sys.stderr)
+        for problem in PROBLEMS:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(1)
+    print("correct: exactly one email accepted for each event, none twice, every delivery recorded as sent")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ def test_the_networks_counts_are_the_sum_of_the_sites(client, reader, engine, fe
     assert body["network"]["waiting"]["matched"] == 7 + 14 + 20
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # figures in Python: one store will do
 def test_the_receiver_as_a_giver_by_the_kind_of_mentor_they_became(client, reader, feed, eventful_story):
     story = eventful_story("merthyr", busy=False)  # one joined as a volunteer and is paid now; one left
     story.mentor(kind="paid", former_participant=True, day=3)

@@ -285,22 +285,22 @@ def test_several_senders_at_once_send_each_message_once_and_one_person_s_in_orde
 def test_two_senders_on_one_database_send_each_message_once_though_a_slow_server_outlasts_their_claims(
     smtp_server, smtp_transport, make_dispatcher, person, owe, deliveries
 ):
-    """Two ``work`` processes on one database, as the README allows. Each send takes 0.4 s and a
-    claim holds 0.6 s, so one sender's batch outlives its claim and the other takes the rest of
+    """Two ``work`` processes on one database, as the README allows. Each send takes 0.25 s and a
+    claim holds 0.4 s, so one sender's batch outlives its claim and the other takes the rest of
     it: each message still goes once (each is held afresh before it is sent, and neither records
     what is no longer its own)."""
-    people = [person(email=f"person{n}@example.org", language="en") for n in range(5)]
+    people = [person(email=f"person{n}@example.org", language="en") for n in range(4)]
     for someone in people:
         owe(someone)
-    smtp_server.slow(len(people) * 2, 0.4)
-    claim = timedelta(seconds=0.6)
+    smtp_server.slow(len(people) * 2, 0.25)
+    claim = timedelta(seconds=0.4)
     first = make_dispatcher(smtp_transport, claim_for=claim)
     second = make_dispatcher(smtp_transport.fresh(), claim_for=claim)
     with running(first, second):
         wait_until(lambda: {d.status for d in deliveries() if d.channel == "email"} == {"sent"}, what="all sent")
     # Both stopped, each after finishing its round: anything sent twice has arrived by now.
     recipients = sorted(m["To"] for m in smtp_server.messages)
-    assert recipients == sorted(f"person{n}@example.org" for n in range(5))
+    assert recipients == sorted(f"person{n}@example.org" for n in range(4))
     assert {d.attempts for d in deliveries() if d.channel == "email"} == {1}
     assert smtp_server.slowed >= 2  # each send was slow, from both senders' batches
 

@@ -314,10 +314,11 @@ def register(
     if earlier:
         return earlier
     _check_registration(event, person_id, guest, mentor_id, places_wanted, now)  # again: it may have changed
-    existing = store.places.active_registration(conn, event_id, person_id=person_id, guest_id=guest_id)
-    if existing is not None:
-        raise booking.AlreadyRegistered(existing, person_id=person_id)
-    # The participant or their mentor may hold a place in the other role (``places_held``
+    if guest_id is not None:
+        existing = store.places.active_registration(conn, event_id, guest_id=guest_id)
+        if existing is not None:
+            raise booking.AlreadyRegistered(existing)
+    # The participant or their mentor may hold a place already, in either role (``places_held``
     # refuses it too, should this check ever be skipped).
     booking.check_places_free(person_id, mentor_id, store.places.places_held_by(conn, event_id, (person_id, mentor_id)))
     registrant = booking.Registrant(

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -295,17 +296,12 @@ class _Change:
 
     @classmethod
     def of(cls, upsert: Upsert) -> _Change:
-        groups: dict[str, tuple[str, dict[str, Any]]] = {}
-        for name, value in upsert.values.items():
-            group = _GROUP_OF[upsert.model].get(name)
-            if group is None:
-                raise ValueError(f"{upsert.model}.{name} is in no group of columns")
-            groups.setdefault(group, (upsert.version, {}))[1][name] = value
-        for group, (_, values) in groups.items():
-            if len(values) != len(GROUPS[upsert.model][group]):
-                # Half a group would be taken for the whole by the version it carries.
-                missing = set(GROUPS[upsert.model][group]) - set(values)
-                raise ValueError(f"an upsert of {upsert.model} sets part of {group!r}: not {sorted(missing)}")
+        values = upsert.values
+        layout = _layout(upsert.model, tuple(values))
+        if len(layout) == 1:  # most events: one group, the upsert's own dict (never changed)
+            groups = {layout[0][0]: (upsert.version, values)}
+        else:
+            groups = {group: (upsert.version, {name: values[name] for name in names}) for group, names in layout}
         return cls(upsert.model, upsert.key, upsert.site, groups, upsert.first, upsert.latest, upsert.add)
 
     def merge(self, other: _Change) -> None:
@@ -338,6 +334,23 @@ class _Change:
 
 
 _GROUP_OF = {model: {c: g for g, columns in groups.items() for c in columns} for model, groups in GROUPS.items()}
+
+
+@cache
+def _layout(model: str, names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The groups these columns of ``model`` make, checked once for each set of columns: only
+    whole groups (half a group would be taken for the whole by the version it carries)."""
+    by_group: dict[str, list[str]] = {}
+    for name in names:
+        group = _GROUP_OF[model].get(name)
+        if group is None:
+            raise ValueError(f"{model}.{name} is in no group of columns")
+        by_group.setdefault(group, []).append(name)
+    for group, members in by_group.items():
+        if len(members) != len(GROUPS[model][group]):
+            missing = sorted(set(GROUPS[model][group]) - set(members))
+            raise ValueError(f"an upsert of {model} sets part of {group!r}: not {missing}")
+    return tuple((group, tuple(members)) for group, members in by_group.items())
 
 
 def apply(conn: Connection, upserts: Iterable[Upsert]) -> None:

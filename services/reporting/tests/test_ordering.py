@@ -146,6 +146,7 @@ def test_an_aggregates_sequence_orders_its_events_then_the_time_then_the_id():
     assert version_of(10, at, "a") > version_of(9, at, "z")  # as numbers, not as text
     assert version_of(1, at + timedelta(microseconds=1), "a") > version_of(1, at, "z")
     assert version_of(1, at, "b") > version_of(1, at, "a")
+    assert len(version_of(10**10 - 1, at, "x" * 100)) <= store.VERSION_LENGTH  # the longest id an envelope has
     later_in_another_zone = version_of(1, (at + timedelta(hours=1)).astimezone(timezone_east()), "a")
     assert later_in_another_zone > version_of(1, at, "a")
 

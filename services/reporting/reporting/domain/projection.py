@@ -107,7 +107,8 @@ def version_of(sequence: int, time: datetime, event_id: str) -> str:
     """
     if not 0 <= sequence < 10**10:
         raise ValueError(f"sequence {sequence} out of range")
-    return f"{sequence:010d} {time.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ} {event_id}"
+    utc = time.astimezone(UTC).replace(tzinfo=None)
+    return f"{sequence:010d} {utc.isoformat(timespec='microseconds')}Z {event_id}"
 
 
 @dataclass(frozen=True)

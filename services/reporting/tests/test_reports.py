@@ -103,6 +103,28 @@ def test_the_receiver_as_a_giver_by_the_kind_of_mentor_they_became(client, reade
     assert shared["former_participants_by_kind"] == {"paid": "<5", "volunteer": "<5"}
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # figures in Python: one store will do
+def test_a_reopened_referral_is_open_until_it_closes_again(client, reader, feed, eventful_story):
+    story = eventful_story("merthyr", busy=False)  # closed (disengaged), reopened, closed (completed)
+    closing = [e for e in story.envelopes if e.type == "peerlink.referral.closed.v1"][-1]
+    ids = {k: closing.data[k] for k in ("referral_id", "person_id")}
+    feed(story.envelopes)
+
+    def referral_figures(to: str):
+        body = get(client, reader, "/reports", f"from=2026-01-01&to={to}&small_numbers=show")["sites"]["merthyr"]
+        return body["referrals"]["closed_by_outcome"], body["waiting"]["waiting_at_end"]
+
+    assert referral_figures("2026-12-31") == ({"completed": 1}, 0)
+    reopened = story.emit(
+        CATALOGUE["peerlink.referral.accepted.v1"], "referrals", ids["referral_id"], **ids, reentry=True,
+        accepted_at=story.at(80),
+    )  # fmt: skip
+    feed([reopened])
+    assert referral_figures("2026-12-31") == ({}, 1)  # open again, waiting for a mentor
+    # The cohort's closings are as they stand now; who was waiting, as at the period's end.
+    assert referral_figures("2026-05-20") == ({}, 0)
+
+
 def test_small_numbers_are_hidden_unless_asked_for(client, reader, engine, feed, site_story):
     feed(site_story("merthyr").envelopes)
     shared = get(client, reader, "/reports/referrals")["sites"]["merthyr"]["referrals"]

@@ -102,9 +102,18 @@ def referral_figures(rows: Rows, period: Period) -> dict[str, Any]:
         "withdrawn_before_triage": sum(1 for r in cohort if r.withdrawn_from == "received"),
         "acceptance_rate": round(accepted / (accepted + declined), 3) if accepted + declined else None,
         "started_mentoring": sum(1 for r in cohort if r.activated_at is not None),
-        "closed_by_outcome": _counts(r.outcome for r in cohort if r.closed_at is not None),
+        "closed_by_outcome": _counts(r.outcome for r in cohort if _closed(r)),
         "reentries": sum(r.reentries or 0 for r in cohort),
     }
+
+
+def _closed(referral: Any, before: datetime | None = None) -> bool:
+    """Closed (before ``before``, if given) and not reopened since: a reopening accepts the
+    referral again, after its last closing."""
+    closed, reopened = referral.closed_at, referral.last_accepted_at
+    if closed is None or (before is not None and closed >= before):
+        return False
+    return reopened is None or reopened <= closed or (before is not None and reopened >= before)
 
 
 @section("waiting")
@@ -117,7 +126,7 @@ def waiting_figures(rows: Rows, period: Period) -> dict[str, Any]:
         if period.before_end(r.last_accepted_at)
         and not (r.last_matched_at and r.last_accepted_at <= r.last_matched_at < period.end)
         and not period.before_end(r.withdrawn_at)
-        and not period.before_end(r.closed_at)
+        and not _closed(r, period.end)
     ]
     return {
         "matched": len(waits),

@@ -20,6 +20,7 @@ from peerlink.testing import count_rows
 from referrals.store import people, possible_duplicates
 from referrals.store import referrals as referral_rows
 
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
 UNKNOWN = "5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11"
 RHIANS_CONTACT = {
     "email": "rhian@example.org",
@@ -133,6 +134,7 @@ FORM = {
 }
 
 
+@SQLITE_ONLY  # the same intake as the API's attack above, which runs on both databases
 @pytest.mark.parametrize(
     ("who", "matched_on"),
     [
@@ -265,6 +267,7 @@ def test_a_different_person_gets_a_person_of_their_own_with_their_own_details(
         )
 
 
+@SQLITE_ONLY
 def test_resolving_asks_for_a_clear_answer_and_writes_nothing_otherwise(client, tokens, engine, create, body):
     rhian = create()
     linked = create(stranger(body))
@@ -282,6 +285,7 @@ def test_resolving_asks_for_a_clear_answer_and_writes_nothing_otherwise(client, 
     assert everything_written(engine) == before
 
 
+@SQLITE_ONLY
 def test_someone_referred_at_seventeen_is_asked_again_at_eighteen_by_her_own_record(client, tokens, create, body, at):
     at(datetime(2026, 6, 14, 12, 0, tzinfo=UTC))
     young = body()
@@ -314,6 +318,7 @@ def test_erasing_her_takes_an_open_question_about_her_and_its_details_with_her(c
         )
 
 
+@SQLITE_ONLY
 def test_a_referral_not_yet_known_to_be_hers_does_not_speak_for_her_consent(client, tokens, engine, create, body):
     rhian = create()  # agreed to be counted in the central office's figures
     not_counted = stranger(body)

@@ -58,6 +58,8 @@ MATRIX: dict[str, dict[str, Any]] = {
         "POST /referrals/{referral_id}/reopen": {C},
         "POST /referrals/{referral_id}/withdraw": {C},
         "GET /referrals/{referral_id}/transitions": {C},
+        "GET /referrals/{referral_id}/duplicate-check": {C},   # a possible duplicate: both people's details
+        "POST /referrals/{referral_id}/duplicate-check/resolve": {C},
         "GET /referrals/{referral_id}/check-ins": {C},
         "POST /referrals/{referral_id}/check-ins": {C},
         "GET /waiting-list": {C},
@@ -150,6 +152,9 @@ MATRIX: dict[str, dict[str, Any]] = {
         "GET /artworks": {C, F, M, S},
         "POST /artworks": {C, F},
         "GET /artworks/{artwork_id}": {C, F, M, S},
+        "POST /artworks/{artwork_id}/credit": {C, F},    # the artist's consent to their name changed
+        "GET /artworks/{artwork_id}/credit-history": {C, F},
+        "GET /artworks/{artwork_id}/audit": {C},
         "GET /guests/{guest_id}": {C, F},                 # a public guest's contact details
         "POST /guests/{guest_id}/erase": {C},
         "GET /guests/{guest_id}/audit": {C},

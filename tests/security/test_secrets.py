@@ -44,6 +44,8 @@ KNOWN_FAKES = {
     "shared/tests/test_central_link.py": {"amqps://merthyr:secret@"},  # passed through to the shovel
     "shared/tests/test_config.py": {"mysql://user:hunter2@"},  # refused, and redacted in the message
     "tests/test_deploy.py": {"amqp://merthyr-referrals:Zq81xkd@", "amqp://{user}:{password}@"},  # the scanner's own
+    # refused (not loopback), and never echoed
+    "tests/security/test_load_loopback.py": {"smtps://relay:secret@", "amqp://peerlink:secret@"},
 }
 
 
@@ -143,6 +145,7 @@ NOT_SECRET = {
     "PEERLINK_SMS_SENDERS": "a count",
     "PEERLINK_TRUSTED_PROXIES": "a count",
     "PEERLINK_EVENTS_GUEST_RETENTION_DAYS": "a count of days",
+    "PEERLINK_EVENTS_NO_SHOW_AFTER_HOURS": "a count of hours",
     "PEERLINK_DIGEST_AT": "a time of day",
     "PEERLINK_QUIET_HOURS": "times of day",
     "PEERLINK_TIMEZONE": "a time zone name",

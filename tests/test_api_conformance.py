@@ -79,10 +79,10 @@ SCENARIOS = 10  # sequences of linked calls per service
 STEPS = 12  # calls in a sequence at most
 
 # Operations that answer 2xx at least once, per service: one under what a run reaches (referrals
-# 22 of 23, matching 31 of 34, events 34 of 39, notifications 14 of 14, reporting 21 of 21; before
+# 22 of 23, matching 31 of 34, events 35 of 39, notifications 14 of 14, reporting 21 of 21; before
 # the records were made for them: 12, 14, 9, 12 and 21), so that a change that stops the fuzzing
 # short fails here.
-REACHED = {"referrals": 21, "matching": 30, "events": 33, "notifications": 13, "reporting": 20}
+REACHED = {"referrals": 21, "matching": 30, "events": 34, "notifications": 13, "reporting": 20}
 
 
 @dataclass(frozen=True)

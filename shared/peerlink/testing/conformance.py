@@ -94,23 +94,23 @@ class KnownRecords:
     each reset of the linked sequences, so that every operation meets records in every state
     the seed leaves them in.
 
-    In a valid request, a path parameter or body field with a known name that no answer has
-    given yet (the generator's UUID) becomes, three times in four, one of the records' ids, each
-    in turn (so every state the seed made is met; the fourth keeps its unknown id, whose 404 is
-    fuzzed too). The turns follow the calls, which are the same on every run. An id an answer
-    gave (a link between calls carries it) is left as it is."""
+    In three valid requests in four, a path parameter or body field with a known name that no
+    answer has given yet (the generator's UUID) becomes one of the records' ids, each in turn (so
+    every state the seed made is met, and every pair where a request names two); the fourth
+    keeps its unknown ids, whose 404 is fuzzed too. The turns follow the calls, which are the
+    same on every run. An id an answer gave (a link between calls carries it) is left as it is."""
 
     seed: Callable[[], Mapping[str, Sequence[Any]]] | None = None
     ids: dict[str, list[str]] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
-    turns: dict[str, int] = field(default_factory=dict)  # substitutions so far, by name
+    cases: int = 0  # valid requests that could name a record, since the records were made
 
     def make(self) -> None:
         if self.seed is None:
             return
         self.ids = {name: [str(value) for value in values] for name, values in self.seed().items() if values}
         self.answered = {value for values in self.ids.values() for value in values}
-        self.turns = {}
+        self.cases = 0
 
     def changed_by(self, operation: Any) -> bool:
         """Whether the operation may change the records it names (then each gets fresh ones: a
@@ -119,20 +119,26 @@ class KnownRecords:
         return operation.method.upper() != "GET" and bool(named & set(self.ids))
 
     def name_existing(self, case: Any) -> None:
-        if case.path_parameters:
-            for name, value in case.path_parameters.items():
-                case.path_parameters[name] = self._existing(name, value)
-        if isinstance(case.body, dict):
-            for name, value in case.body.items():
-                if isinstance(value, str):
-                    case.body[name] = self._existing(name, value)
-
-    def _existing(self, name: str, value: Any) -> Any:
-        choices = self.ids.get(name)
-        if not choices or str(value) in self.answered:
-            return value
-        turn = self.turns[name] = self.turns.get(name, -1) + 1
-        return value if turn % 4 == 3 else choices[(turn - turn // 4) % len(choices)]
+        params = case.path_parameters or {}
+        body = case.body if isinstance(case.body, dict) else {}
+        slots = [
+            (where, name)
+            for where in (params, body)
+            for name, value in where.items()
+            if name in self.ids and isinstance(value, str) and value not in self.answered
+        ]
+        if not slots:
+            return
+        self.cases += 1
+        if self.cases % 4 == 0:
+            return  # every fourth keeps the generator's ids: their 404 is fuzzed too
+        # The n-th case names the n-th combination of records (counting in mixed radix over the
+        # names it has), so that a request naming two (a request and a mentor) meets every pair.
+        turn = self.cases - self.cases // 4 - 1
+        for where, name in slots:
+            choices = self.ids[name]
+            where[name] = choices[turn % len(choices)]
+            turn //= len(choices)
 
     def remember(self, response: Any) -> None:
         """The ids in an answer are of records that exist (or did): a link may carry them on."""

@@ -457,7 +457,7 @@ def test_any_sequence_of_matching_commands_keeps_the_invariants(tmp_path: Path, 
     machine = type("Bound", (MatchingInvariants,), {"tokens": tokens, "counts": Counter()})
     started = time.perf_counter()
     with FreshApps(DEFINITION, tmp_path, tokens=tokens.config()) as machine.apps:
-        run_state_machine_as_test(machine, settings=machine_settings(max_examples=40, steps=25))
+        run_state_machine_as_test(machine, settings=machine_settings(max_examples=30, steps=25))
     print(
         f"matching invariants: {machine.counts.pop('examples')} examples, {machine.counts.pop('requests')} requests "
         f"in {time.perf_counter() - started:.1f} s; {dict(machine.counts)}"

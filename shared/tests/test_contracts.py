@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 from peerlink.contracts import (
     CATALOGUE,
     CONTACT_RECORDED,
+    REFERRAL_PERSON_RESOLVED,
     REFERRAL_RECEIVED,
     Channel,
     ContractViolation,
@@ -81,3 +82,22 @@ def test_the_personal_data_finder_sees_contact_details_but_not_ids_or_times():
         "07700 900123",
         "rhian",
     ]
+
+
+def test_whose_referral_it_is_is_told_in_the_referrals_own_sequence_on_its_own_exchange():
+    """``referral.person-resolved`` moves a referral to another person: the central office
+    orders it against the referral's other events by their sequence, which is numbered per
+    aggregate, and a site keeps it where it keeps the referral's other events."""
+    assert (REFERRAL_PERSON_RESOLVED.aggregate, REFERRAL_PERSON_RESOLVED.channel) == ("referral", Channel.EVENTS)
+    data = REFERRAL_PERSON_RESOLVED.load(REFERRAL_PERSON_RESOLVED.example)
+    # Consumers take its consent as a referral.received's: they need both, always.
+    for needed in ("counted_in_figures", "received_at", "linked_person_id"):
+        with pytest.raises(ContractViolation, match=needed):
+            REFERRAL_PERSON_RESOLVED.dump({k: v for k, v in data.items() if k != needed})
+    with pytest.raises(ContractViolation, match="resolution"):
+        REFERRAL_PERSON_RESOLVED.dump({**data, "resolution": "erased"})  # an erasure is person.erased's to tell
+
+
+def test_a_referral_received_before_possible_duplicates_existed_is_read_as_not_linked():
+    wire = {k: v for k, v in REFERRAL_RECEIVED.example.items() if k != "known_person"}
+    assert REFERRAL_RECEIVED.load(wire)["known_person"] is False

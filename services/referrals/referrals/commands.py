@@ -23,6 +23,7 @@ from peerlink.contracts import (
     REFERRAL_CLOSED,
     REFERRAL_DECLINED,
     REFERRAL_MATCHED,
+    REFERRAL_PERSON_RESOLVED,
     REFERRAL_RECEIVED,
     REFERRAL_REQUEUED,
     REFERRAL_WITHDRAWN,
@@ -151,7 +152,10 @@ def resolve_possible_duplicate(
     The same person: the referral stays hers, its age worked out from her record; her contact
     details change (and ``contact.recorded`` tells notifications) only when the coordinator
     asks for the ones given with it. A different person: the referral gets a person of its own
-    with those details, and their ``contact.recorded``. Nothing goes on ``peerlink.events``."""
+    with those details, and their ``contact.recorded``. Either way ``referral.person-resolved``
+    follows (ids and codes only): the other services held back what the referral could not yet
+    say about anyone (her acknowledgement, her consent to be counted) and now know whose it is.
+    It comes after any ``contact.recorded``, so the new person's details are there to write to."""
     conn = tx.connection
     referral = _referral(tx, referral_id)
     check = store.get_possible_duplicate(conn, referral_id, for_update=True)
@@ -186,6 +190,13 @@ def resolve_possible_duplicate(
         tx.emit(CONTACT_RECORDED, subject=str(person.id), data=events.contact(person))
     store.save_referral(conn, moved)
     store.save_possible_duplicate(conn, resolved)
+    # Where the referral's own events go (its consent decides, as for every referral.* event).
+    tx.emit(
+        REFERRAL_PERSON_RESOLVED,
+        subject=str(moved.id),
+        data=events.person_resolved(moved, resolved),
+        site_only=not moved.consent.counted_in_figures,
+    )
     return moved, resolved
 
 

@@ -10,7 +10,8 @@ referrals (hypothesis drives the real API on a real migrated database):
 - the waiting list is exactly the accepted referrals (accepted and not matched);
 - a person referred again is linked to, never changed: no contact details are written until a
   coordinator says whether it is the same person, and until then the referral is neither
-  accepted nor declined.
+  accepted nor declined; the answer is announced (``referral.person-resolved``) after any
+  contact details it writes.
 
 The expected transitions below are written out from the README's state diagram, not imported
 from the code under test.
@@ -203,15 +204,18 @@ class ReferralsInvariants(RuleBasedStateMachine):
         assert status == 200, body
         ref.pending = False
         self.counts[decision] += 1
+        # The answer, after the details of whoever it is now about (the new person's, or hers
+        # when the coordinator applied them): other services know whose referral it is.
+        resolved = ("peerlink.referral.person-resolved.v1", referral)
         if decision == "different-person":
             assert body["new_person_id"] != ref.person_id
             ref.person_id = body["new_person_id"]
             self.open_issues.setdefault(ref.person_id, set())
-            assert self.emitted() == [("peerlink.contact.recorded.v1", ref.person_id)]
+            assert self.emitted() == [("peerlink.contact.recorded.v1", ref.person_id), resolved]
         elif apply_contact_details:
-            assert self.emitted() == [("peerlink.contact.recorded.v1", ref.person_id)]
+            assert self.emitted() == [("peerlink.contact.recorded.v1", ref.person_id), resolved]
         else:
-            assert self.emitted() == []
+            assert self.emitted() == [resolved]
         assert body["referral"]["person_id"] == ref.person_id and body["referral"]["duplicate_pending"] is False
 
     # One rule an action, so that each is a fair share of the steps (hypothesis picks rules).

@@ -40,7 +40,11 @@ def test_nothing_personal_of_anyone_referred_reaches_the_pseudonymous_exchange(
     act(second["id"], "decline", reason="needs-another-service", note="Wants a residential place")
     third = create(someone(3))
     act(third["id"], "withdraw", reason="by-person")
-    create(someone(1))  # the first person referred again: linked, not created twice, not changed
+    again = create(someone(1))  # the first person referred again: linked, not created twice, not changed
+    confirmed = client.post(
+        f"/referrals/{again['id']}/duplicate-check/resolve", json={"decision": "same-person"}, headers=header
+    )
+    assert confirmed.status_code == 200  # her again: ids and codes say so, nothing of what came with it
     assert client.delete(f"/people/{second['person_id']}", headers=header).status_code == 204
     with engine.connect() as conn:
         emitted = conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
@@ -73,6 +77,7 @@ def test_nothing_personal_of_anyone_referred_reaches_the_pseudonymous_exchange(
         )
     assert types == {
         "peerlink.referral.received.v1",
+        "peerlink.referral.person-resolved.v1",
         "peerlink.referral.accepted.v1",
         "peerlink.referral.declined.v1",
         "peerlink.referral.withdrawn.v1",

@@ -334,3 +334,83 @@ def test_a_referral_not_yet_known_to_be_hers_does_not_speak_for_her_consent(clie
             sa.select(outbox.c.exchange).where(outbox.c.event_type == "peerlink.advocacy.opened.v1")
         ).scalar_one()
     assert exchange == "peerlink.events"  # her own consent, not the stranger's
+
+
+def outbox_rows(engine):
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(outbox.c.event_type, outbox.c.exchange, outbox.c.body).order_by(outbox.c.position)
+        ).all()
+    return [(row.event_type, row.exchange, parse_envelope(row.body)) for row in rows]
+
+
+RESOLVED = "peerlink.referral.person-resolved.v1"
+
+
+@SQLITE_ONLY  # what is written to the outbox, in which order: no storage question
+def test_each_answer_tells_the_other_services_whose_referral_it_is_after_the_details_they_need(
+    client, tokens, engine, create, body
+):
+    rhian = create()  # counted in the central figures
+    namesake = stranger(body)
+    namesake["consent"] = {**namesake["consent"], "counted_in_figures": False}
+    theirs = create(namesake)
+    hers = create(stranger(body))
+    assert [t for t, _, _ in outbox_rows(engine) if t == RESOLVED] == []  # nothing said before an answer
+
+    moved = resolve(client, tokens, theirs["id"], "different-person").get_json()
+    assert resolve(client, tokens, hers["id"], "same-person").status_code == 200
+
+    written = outbox_rows(engine)
+    answers = [(exchange, envelope) for event_type, exchange, envelope in written if event_type == RESOLVED]
+    assert len(answers) == 2
+    (different_exchange, different), (same_exchange, same) = answers
+    assert different.subject == theirs["id"] and same.subject == hers["id"]
+    assert different.data == {
+        "referral_id": theirs["id"],
+        "person_id": moved["new_person_id"],
+        "linked_person_id": rhian["person_id"],
+        "resolution": "different-person",
+        "counted_in_figures": False,
+        "age_band": theirs["age_band"],
+        "referral_status": "received",
+        "received_at": different.data["received_at"],
+        "resolved_at": different.data["resolved_at"],
+    }
+    assert different.data["received_at"][:19] == theirs["received_at"][:19]
+    # The referral's own consent decides where its events go, as for every referral.* event:
+    # the namesake's stays at the site though Rhian, whom it was linked to, is counted.
+    assert different_exchange == "peerlink.site-only" and same_exchange == "peerlink.events"
+    assert (same.data["person_id"], same.data["linked_person_id"]) == (rhian["person_id"], rhian["person_id"])
+    assert (same.data["resolution"], same.data["counted_in_figures"]) == ("same-person", True)
+    # The new person's details are in the outbox before the answer that names them.
+    types = [t for t, _, _ in written]
+    contact_of_theirs = next(
+        i
+        for i, (t, _, e) in enumerate(written)
+        if t == "peerlink.contact.recorded.v1" and e.subject == moved["new_person_id"]
+    )
+    assert contact_of_theirs < types.index(RESOLVED)
+    # Numbered in the referral's own sequence: after its referral.received.
+    received = next(e for t, _, e in written if t == "peerlink.referral.received.v1" and e.subject == theirs["id"])
+    assert different.sequence == received.sequence + 1
+
+
+@SQLITE_ONLY
+def test_a_referral_withdrawn_before_the_answer_is_announced_as_withdrawn(client, tokens, engine, create, act, body):
+    create()
+    linked = create(stranger(body))
+    assert act(linked["id"], "withdraw", reason="by-referrer").status_code == 200
+    assert resolve(client, tokens, linked["id"], "different-person").status_code == 200
+    (answer,) = [e for t, _, e in outbox_rows(engine) if t == RESOLVED]
+    assert answer.data["referral_status"] == "withdrawn"  # notifications acknowledges nothing withdrawn
+
+
+@SQLITE_ONLY
+def test_an_answer_refused_or_an_erasure_announces_nobody(client, tokens, engine, create, body):
+    rhian = create()
+    linked = create(stranger(body))
+    assert resolve(client, tokens, linked["id"], "maybe").status_code == 422
+    assert client.delete(f"/people/{rhian['person_id']}", headers=tokens.header()).status_code == 204
+    assert resolve(client, tokens, linked["id"], "same-person").status_code == 409
+    assert [t for t, _, _ in outbox_rows(engine) if t == RESOLVED] == []

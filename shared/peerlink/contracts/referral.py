@@ -1,7 +1,8 @@
 """Referral events: a person enters the network at a site and moves through triage (pseudonymous).
 
 Every state change of a referral has its event, so that other services (matching) and the
-central office follow the workflow without ever reading the referrals database.
+central office follow the workflow without ever reading the referrals database. So does the
+answer to whom a referral is about, when intake linked it to someone already known.
 """
 
 from marshmallow import Schema, fields, validate
@@ -16,6 +17,7 @@ from peerlink.contracts.vocabulary import (
     LANGUAGES,
     MATCH_END_REASONS,
     MENTOR_GENDER_PREFERENCES,
+    PERSON_RESOLUTIONS,
     REFERRAL_SOURCES,
     SUPPORT_NEEDS,
     WITHDRAW_REASONS,
@@ -50,7 +52,12 @@ class ReferralReceivedV1(_ReferralEvent):
     )
     self_referral = fields.Boolean(load_default=False)
     known_person = fields.Boolean(
-        load_default=False, metadata={"description": "Linked to a person already referred at this site."}
+        load_default=False,
+        metadata={
+            "description": "Linked to a person already referred at this site: only a possible duplicate until "
+            "`referral.person-resolved` says whose referral it is. Until then it does not speak for "
+            "`person_id` (neither an acknowledgement to her nor her consent to be counted)."
+        },
     )
 
 
@@ -106,6 +113,34 @@ class ReferralClosedV1(_ReferralEvent):
     days_open = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
+class ReferralPersonResolvedV1(_ReferralEvent):
+    """``person_id`` is whom the referral is about from now on (the new person, or the same)."""
+
+    linked_person_id = fields.UUID(
+        required=True, metadata={"description": "Whom intake linked it to: the `person_id` of its `referral.received`."}
+    )
+    resolution = fields.String(required=True, validate=validate.OneOf(PERSON_RESOLUTIONS))
+    counted_in_figures = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "The referral's consent to be counted centrally, which now speaks for `person_id` "
+            "as of `received_at`, as a `referral.received` of theirs would."
+        },
+    )
+    age_band = fields.String(
+        required=True,
+        validate=validate.OneOf(AGE_BANDS),
+        metadata={"description": "The referral's age band from now on (the same person: from her own record)."},
+    )
+    referral_status = fields.String(
+        required=True,
+        validate=validate.OneOf(REFERRAL_STATUSES),
+        metadata={"description": "Where the referral stands at the answer: `received`, or `withdrawn` meanwhile."},
+    )
+    received_at = fields.AwareDateTime(required=True, format="iso")
+    resolved_at = fields.AwareDateTime(required=True, format="iso")
+
+
 def _referral_event(verb: str, schema: type[Schema], description: str, example: dict[str, object]) -> EventType:
     return EventType(
         aggregate="referral",
@@ -131,6 +166,23 @@ REFERRAL_RECEIVED = _referral_event(
         "counted_in_figures": True,
         "self_referral": False,
         "known_person": False,
+    },
+)
+REFERRAL_PERSON_RESOLVED = _referral_event(
+    "person-resolved",
+    ReferralPersonResolvedV1,
+    "A coordinator said whom a referral linked to someone already known (a possible duplicate) is "
+    "about: the same person, or a different one with a person of their own (`person_id` changes). "
+    "Acknowledging it, and taking its consent to be counted, wait for this.",
+    {
+        "person_id": "6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a",
+        "linked_person_id": _PERSON,
+        "resolution": "different-person",
+        "counted_in_figures": True,
+        "age_band": "35-44",
+        "referral_status": "received",
+        "received_at": "2026-11-02T10:15:00.000000Z",
+        "resolved_at": "2026-11-02T14:40:00.000000Z",
     },
 )
 REFERRAL_ACCEPTED = _referral_event(
@@ -187,6 +239,7 @@ REFERRAL_CLOSED = _referral_event(
 
 TYPES = (
     REFERRAL_RECEIVED,
+    REFERRAL_PERSON_RESOLVED,
     REFERRAL_ACCEPTED,
     REFERRAL_DECLINED,
     REFERRAL_WITHDRAWN,

@@ -204,3 +204,9 @@ def age_band(age_in_years: int) -> str:
 
 # Why a proposed match was withdrawn before anyone decided on it: events overtook it.
 MATCH_CANCEL_REASONS = ("referral-withdrawn", "referral-closed", "person-erased", "mentor-paused", "mentor-left")
+
+
+# Referrals, added with possible duplicates (additive) --------------------------------------
+
+# A coordinator's answer about a referral intake linked to someone already known.
+PERSON_RESOLUTIONS = ("same-person", "different-person")

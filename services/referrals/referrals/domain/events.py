@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from referrals.domain.advocacy import AdvocacyIssue
+from referrals.domain.duplicates import PossibleDuplicate
 from referrals.domain.intake import Person
 from referrals.domain.outcomes import CheckIn, Progress, Scale
 from referrals.domain.workflow import Referral, Transition
@@ -27,6 +28,22 @@ def received(referral: Referral, person: Person) -> dict[str, Any]:
         "counted_in_figures": referral.consent.counted_in_figures,
         "self_referral": referral.self_referral,
         "known_person": referral.known_person,
+    }
+
+
+def person_resolved(referral: Referral, check: PossibleDuplicate) -> dict[str, Any]:
+    """Whom a possible duplicate is about, as answered: ids, the answer and what follows from it
+    (the consent and age band that now apply), never the details it came with."""
+    assert check.resolution is not None and check.resolved_at is not None
+    return {
+        **_ids(referral),
+        "linked_person_id": check.person_id,
+        "resolution": check.resolution.value,
+        "counted_in_figures": referral.consent.counted_in_figures,
+        "age_band": referral.age_band,
+        "referral_status": referral.status.value,
+        "received_at": referral.received_at,
+        "resolved_at": check.resolved_at,
     }
 
 

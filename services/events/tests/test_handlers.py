@@ -20,7 +20,7 @@ from events.store.tables import (
     sales,
 )
 from peerlink.consumer import Consumer
-from peerlink.contracts import PERSON_ERASED, REFERRAL_RECEIVED, SITE_ONLY_EXCHANGE
+from peerlink.contracts import PERSON_ERASED, REFERRAL_PERSON_RESOLVED, REFERRAL_RECEIVED, SITE_ONLY_EXCHANGE
 from peerlink.outbox import Producer
 from peerlink.parking import list_parked
 from peerlink.tables import inbox
@@ -143,9 +143,25 @@ def test_an_erasure_that_does_not_match_its_contract_is_parked_with_the_reason(e
     assert count_rows(engine, inbox) == 0
 
 
-def referral(person_id: str, *, counted: bool, received_at: datetime):
-    data = sample_data(REFERRAL_RECEIVED, counted_in_figures=counted, received_at=received_at)
-    return make_envelope(REFERRAL_RECEIVED, {**data, "person_id": uuid.UUID(person_id)}, service="referrals")
+def referral(person_id: str, *, counted: bool, received_at: datetime, known_person: bool = False, referral_id=None):
+    data = sample_data(
+        REFERRAL_RECEIVED, counted_in_figures=counted, received_at=received_at, known_person=known_person
+    )
+    data = {**data, "person_id": uuid.UUID(person_id), "referral_id": referral_id or uuid.uuid4()}
+    return make_envelope(REFERRAL_RECEIVED, data, service="referrals", subject=str(data["referral_id"]))
+
+
+def resolved(referral_id, *, linked: str, person: str, counted: bool, received_at: datetime):
+    data = sample_data(
+        REFERRAL_PERSON_RESOLVED,
+        referral_id=referral_id,
+        person_id=uuid.UUID(person),
+        linked_person_id=uuid.UUID(linked),
+        resolution="same-person" if person == linked else "different-person",
+        counted_in_figures=counted,
+        received_at=received_at,
+    )
+    return make_envelope(REFERRAL_PERSON_RESOLVED, data, service="referrals", subject=str(referral_id))
 
 
 def test_a_participants_registrations_reach_the_central_office_only_if_their_newest_referral_agreed(
@@ -168,3 +184,45 @@ def test_a_participants_registrations_reach_the_central_office_only_if_their_new
         api.post(f"/events/{event['id']}/registrations", {"person_id": person}, expect=201)
     confirmed = {e["data"]["person_id"]: e["exchange"] for e in emitted("peerlink.registration.confirmed.v1")}
     assert confirmed == {agreed: "peerlink.events", withdrew: SITE_ONLY_EXCHANGE}
+
+
+def test_a_possible_duplicates_consent_speaks_for_nobody_until_a_coordinator_says_whose_it_is(
+    api, make_event, engine, emitted, amqp_url, consumer
+):
+    """A referral linked to Rhian (``known_person``) may be a namesake's, or sent in her name
+    by anyone: its consent to be counted is taken only once resolved, and for whoever it is."""
+    rhian, namesake, joe = (str(uuid.uuid4()) for _ in range(3))
+    earlier, later = datetime.now(UTC) - timedelta(days=30), datetime.now(UTC)
+    maybe_hers, not_hers, joes = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    publish_envelopes(
+        amqp_url,
+        [
+            referral(rhian, counted=True, received_at=earlier),
+            # Newer, linked to her, saying no: not hers yet, so her own yes stands.
+            referral(rhian, counted=False, received_at=later, known_person=True, referral_id=maybe_hers),
+            # Another linked to her, a namesake's as the coordinator says: their consent, not hers.
+            referral(rhian, counted=True, received_at=later, known_person=True, referral_id=not_hers),
+            resolved(not_hers, linked=rhian, person=namesake, counted=True, received_at=later),
+            # Joe's answer arrives before his referral: the order does not matter.
+            resolved(joes, linked=joe, person=joe, counted=True, received_at=later),
+            referral(joe, counted=True, received_at=later, known_person=True, referral_id=joes),
+        ],
+    )
+    wait_until(lambda: count_rows(engine, inbox) == 6, what="six referral events handled")
+
+    def where_registrations_go(*people):
+        event = make_event(capacity=5)
+        for person in people:
+            api.post(f"/events/{event['id']}/registrations", {"person_id": person}, expect=201)
+        confirmed = emitted("peerlink.registration.confirmed.v1")
+        return {p: next(e["exchange"] for e in reversed(confirmed) if e["data"]["person_id"] == p) for p in people}
+
+    assert where_registrations_go(rhian, namesake, joe) == {
+        rhian: "peerlink.events",
+        namesake: "peerlink.events",
+        joe: "peerlink.events",
+    }
+    # The first one was hers after all: her newest referral says no from now on.
+    publish_envelopes(amqp_url, [resolved(maybe_hers, linked=rhian, person=rhian, counted=False, received_at=later)])
+    wait_until(lambda: count_rows(engine, inbox) == 7, what="the answer handled")
+    assert where_registrations_go(rhian) == {rhian: SITE_ONLY_EXCHANGE}

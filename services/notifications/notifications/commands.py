@@ -83,6 +83,71 @@ def owe_all(conn: Connection, messages: list[store.Owed], now: datetime) -> None
     store.owe_all(conn, decided, now)
 
 
+# Referrals -----------------------------------------------------------------------------------
+
+
+def reference(referral_id: Any) -> str:
+    """What a person is told their referral is called: the start of its id."""
+    return str(referral_id)[:8].upper()
+
+
+def acknowledgement(event_id: str, referral_id: Any, person_id: str) -> store.Owed:
+    """The person's acknowledgement of their referral, on any channel they agreed to."""
+    values = {"reference": reference(referral_id)}
+    return store.Owed(
+        event_id, "referral-acknowledged", person_id, "person", channels_for("person"), values, concerns=person_id
+    )
+
+
+def hold_acknowledgement(
+    conn: Connection, *, event_id: str, referral_id: Any, linked_person_id: str, now: datetime
+) -> None:
+    """A referral linked to someone known (a possible duplicate): acknowledged only once a
+    coordinator has said whose it is. Owed straight away if the answer came first."""
+    held = store.hold_or_answer(
+        conn, str(referral_id), event_id=event_id, linked_person_id=linked_person_id, held_at=now
+    )
+    _acknowledge_if_answered(conn, held, now)
+
+
+def person_resolved(
+    conn: Connection,
+    *,
+    referral_id: Any,
+    person_id: str,
+    linked_person_id: str,
+    resolution: str,
+    referral_status: str,
+    counted: bool,
+    received_at: datetime,
+    now: datetime,
+) -> None:
+    """A coordinator said whose a possible duplicate is: its consent to be counted is theirs (as of
+    the day it was received, as a referral of theirs would be), and so is its acknowledgement."""
+    store.record_counted(conn, {person_id: (counted, received_at)})
+    held = store.hold_or_answer(
+        conn,
+        str(referral_id),
+        linked_person_id=linked_person_id,
+        person_id=person_id,
+        resolution=resolution,
+        referral_status=referral_status,
+        resolved_at=now,
+    )
+    _acknowledge_if_answered(conn, held, now)
+
+
+def _acknowledge_if_answered(conn: Connection, held: Any, now: datetime) -> None:
+    """Both halves here: owe the acknowledgement to whoever the referral is about, unless it was
+    withdrawn before the answer (telling anyone it was received would no longer be true)."""
+    if held.event_id is None or held.person_id is None or held.released_at is not None:
+        return
+    acknowledged = held.referral_status == "received"
+    outcome = "acknowledged" if acknowledged else "not-acknowledged"
+    if store.release_held(conn, held.referral_id, outcome=outcome, now=now) and acknowledged:
+        owe_all(conn, [acknowledgement(held.event_id, held.referral_id, held.person_id)], now)
+
+
 # Contact details ---------------------------------------------------------------------------
 
 

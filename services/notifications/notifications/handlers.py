@@ -26,6 +26,7 @@ from peerlink.contracts import (
     PERSON_ERASED,
     REFERRAL_ACCEPTED,
     REFERRAL_DECLINED,
+    REFERRAL_PERSON_RESOLVED,
     REFERRAL_RECEIVED,
     REGISTRATION_CANCELLED,
     REGISTRATION_CONFIRMED,
@@ -83,41 +84,70 @@ def on_guest_contact_recorded(event: Event, tx: HandlerContext) -> None:
 # Referrals -------------------------------------------------------------------------------
 
 
-def _reference(referral_id: Any) -> str:
-    return str(referral_id)[:8].upper()
-
-
 @subscriptions.on_batch(REFERRAL_RECEIVED)
 def on_referrals_received(events: list[Event], conn: Connection) -> None:
     """The busiest event: a batch of them owes its messages in one statement. Each person gets
     an acknowledgement; each coordinator a note of the new referral (or an item in their digest).
     Whether the person agreed to be counted centrally is kept: it decides where the events about
-    their messages go."""
+    their messages go.
+
+    A referral linked to someone already known (``known_person``) is only a possible duplicate:
+    a namesake's, or anyone's who typed her name and birthday. It speaks for nobody yet: its
+    acknowledgement is held (to her known address it could reach the wrong person, and tell her
+    someone referred in her name) and its consent is not taken, until ``referral.person-resolved``.
+    Coordinators are told at once: they are the ones to answer."""
+    now = _now()
     store.record_counted(
-        conn, {str(e.data["person_id"]): (bool(e.data["counted_in_figures"]), e.data["received_at"]) for e in events}
+        conn,
+        {
+            str(e.data["person_id"]): (bool(e.data["counted_in_figures"]), e.data["received_at"])
+            for e in events
+            if not e.data["known_person"]
+        },
     )
     coordinators = store.coordinator_ids(conn)
     owed = []
     for event in events:
         data = event.data
         person = str(data["person_id"])
-        reference = {"reference": _reference(data["referral_id"])}
-        acknowledgement = commands.channels_for("person")
-        owed.append(
-            store.Owed(event.id, "referral-acknowledged", person, "person", acknowledgement, reference, concerns=person)
-        )
+        if data["known_person"]:
+            commands.hold_acknowledgement(
+                conn, event_id=event.id, referral_id=data["referral_id"], linked_person_id=person, now=now
+            )
+            # Whose it is is not known: its own consent decides where the notes' events go, as it
+            # decided where the referral.received itself went.
+            about = {"concerns": None, "site_only": not data["counted_in_figures"]}
+        else:
+            owed.append(commands.acknowledgement(event.id, data["referral_id"], person))
+            about = {"concerns": person}
         note = {
-            **reference,
+            "reference": commands.reference(data["referral_id"]),
             "self_referral": bool(data.get("self_referral")),
             "welsh_preferred": data["preferred_language"] == "cy",
         }
         owed += [
-            store.Owed(
-                event.id, "referral-received-coordinator", someone, "coordinator", ("email",), note, concerns=person
-            )
+            store.Owed(event.id, "referral-received-coordinator", someone, "coordinator", ("email",), note, **about)
             for someone in coordinators
         ]
-    commands.owe_all(conn, owed, _now())
+    commands.owe_all(conn, owed, now)
+
+
+@subscriptions.on(REFERRAL_PERSON_RESOLVED)
+def on_referral_person_resolved(event: Event, tx: HandlerContext) -> None:
+    """Whose a possible duplicate is: the held acknowledgement goes to them (a different person's
+    contact details were recorded just before this; if they are late, it waits for them)."""
+    data = event.data
+    commands.person_resolved(
+        tx.connection,
+        referral_id=data["referral_id"],
+        person_id=str(data["person_id"]),
+        linked_person_id=str(data["linked_person_id"]),
+        resolution=data["resolution"],
+        referral_status=data["referral_status"],
+        counted=bool(data["counted_in_figures"]),
+        received_at=data["received_at"],
+        now=_now(),
+    )
 
 
 @subscriptions.on(REFERRAL_ACCEPTED)
@@ -129,7 +159,7 @@ def on_referral_accepted(event: Event, tx: HandlerContext) -> None:
         kind="referral-accepted",
         recipient_id=str(data["person_id"]),
         audience="person",
-        values={"reference": _reference(data["referral_id"]), "reentry": bool(data["reentry"])},
+        values={"reference": commands.reference(data["referral_id"]), "reentry": bool(data["reentry"])},
         now=_now(),
     )
 
@@ -145,7 +175,7 @@ def on_referral_declined(event: Event, tx: HandlerContext) -> None:
         kind="referral-declined",
         recipient_id=str(data["person_id"]),
         audience="person",
-        values={"reference": _reference(data["referral_id"]), "reason": data["reason"]},
+        values={"reference": commands.reference(data["referral_id"]), "reason": data["reason"]},
         now=_now(),
     )
 

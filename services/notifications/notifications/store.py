@@ -154,6 +154,24 @@ counted = sa.Table(
     sa.Column("as_of", UTCDateTime(), nullable=False),
 )
 
+# A possible duplicate's acknowledgement (``referral.received`` with ``known_person``): it may be a
+# namesake's referral, or anyone's in her name, so it is held until ``referral.person-resolved``
+# says whose it is, then owed to them. Either may arrive first; each fills its half of the row.
+held_acknowledgements = sa.Table(
+    "held_acknowledgements",
+    metadata,
+    sa.Column("referral_id", sa.String(36), primary_key=True),
+    sa.Column("event_id", sa.String(160)),  # the referral.received's: the acknowledgement's own
+    sa.Column("linked_person_id", sa.String(36), index=True),  # whom intake linked it to
+    sa.Column("held_at", UTCDateTime()),
+    sa.Column("person_id", sa.String(36)),  # whose it is, as the coordinator answered
+    sa.Column("resolution", sa.String(20)),
+    sa.Column("referral_status", sa.String(12)),  # at the answer: received, or withdrawn meanwhile
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("released_at", UTCDateTime()),
+    sa.Column("outcome", sa.String(20)),  # acknowledged, or not-acknowledged (withdrawn before the answer)
+)
+
 matches = sa.Table(
     "matches",
     metadata,
@@ -769,6 +787,25 @@ def counted_people(conn: Connection, person_ids: Iterable[str]) -> set[str]:
     return set(
         conn.execute(sa.select(counted.c.person_id).where(counted.c.person_id.in_(wanted), counted.c.counted)).scalars()
     )
+
+
+def hold_or_answer(conn: Connection, referral_id: str, **half: Any) -> Any:
+    """Record one half of a held acknowledgement (held, or answered); returns the row as it now
+    is. A second writer of the same referral waits for the first's row lock and sees both halves."""
+    statement = insert_for(conn.dialect.name, held_acknowledgements).values(referral_id=referral_id, **half)
+    return conn.execute(
+        statement.on_conflict_do_update(index_elements=["referral_id"], set_=half).returning(*held_acknowledgements.c)
+    ).one()
+
+
+def release_held(conn: Connection, referral_id: str, *, outcome: str, now: datetime) -> bool:
+    """Mark a held acknowledgement released; False when it was already (the other half's writer)."""
+    released = conn.execute(
+        held_acknowledgements.update()
+        .where(held_acknowledgements.c.referral_id == referral_id, held_acknowledgements.c.released_at.is_(None))
+        .values(released_at=now, outcome=outcome)
+    )
+    return released.rowcount == 1
 
 
 def active_mentor(conn: Connection, person_id: str) -> str | None:

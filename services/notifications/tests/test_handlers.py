@@ -21,6 +21,7 @@ from peerlink.contracts import (
     PERSON_ERASED,
     REFERRAL_ACCEPTED,
     REFERRAL_DECLINED,
+    REFERRAL_PERSON_RESOLVED,
     REFERRAL_RECEIVED,
     REGISTRATION_CANCELLED,
     REGISTRATION_CONFIRMED,
@@ -28,6 +29,7 @@ from peerlink.contracts import (
     REGISTRATION_WAITLISTED,
 )
 from peerlink.outbox import Producer
+from peerlink.tables import inbox
 from peerlink.testing import (
     count_rows,
     make_envelope,
@@ -208,3 +210,78 @@ def test_an_erased_person_s_details_go_and_later_details_for_them_are_refused(en
     with engine.connect() as conn:
         row = conn.execute(sa.select(store.recipients).where(store.recipients.c.recipient_id == someone)).one()
     assert (row.given_name, row.email, row.phone) == (None, None, None)
+
+
+def test_a_possible_duplicate_is_acknowledged_only_once_answered_and_to_whoever_it_is(engine, person, consume):
+    """A referral linked to Rhian (``known_person``) may be a namesake's, or anyone's in her name:
+    its acknowledgement is held, not sent to her known address, and its consent to be counted is
+    not hers, until a coordinator's answer says whose it is. Coordinators hear of it at once."""
+    coordinator = person(audience="coordinator", channels=("email",), given_name="Carys")
+    rhian = person()
+    earlier, later = datetime.now(UTC) - timedelta(days=30), datetime.now(UTC)
+    hers = event(REFERRAL_RECEIVED, person_id=rhian, counted_in_figures=False, received_at=earlier)
+
+    def linked(counted=True, received_at=later):
+        return event(
+            REFERRAL_RECEIVED, person_id=rhian, known_person=True, counted_in_figures=counted, received_at=received_at
+        )
+
+    def answer(received, person_id, status="received"):
+        return event(
+            REFERRAL_PERSON_RESOLVED,
+            referral_id=received.data["referral_id"],
+            person_id=person_id,
+            linked_person_id=rhian,
+            resolution="same-person" if person_id == rhian else "different-person",
+            counted_in_figures=received.data["counted_in_figures"],
+            referral_status=status,
+            received_at=datetime.fromisoformat(received.data["received_at"]),
+        )
+
+    def handled(count):
+        return lambda: count_rows(engine, inbox) == count
+
+    namesakes, maybe_hers, withdrawn = linked(), linked(counted=False), linked()
+    consume(hers, namesakes, maybe_hers, withdrawn, until=handled(4))
+    acknowledged = [r for k, r, c in owed(engine, store.deliveries.c.kind == "referral-acknowledged")]
+    assert acknowledged == [rhian, rhian]  # her own referral's, by email and text; none of the three
+    notes = owed(engine, store.deliveries.c.kind == "referral-received-coordinator")
+    assert notes == [("referral-received-coordinator", coordinator, "email")] * 4
+    with engine.connect() as conn:
+        assert store.counted_people(conn, [rhian]) == set()  # her own no stands, the linked yes is not hers
+
+    # A namesake: their details come just before the answer, and the acknowledgement goes to them.
+    namesake = str(uuid.uuid4())
+    their_details = event(CONTACT_RECORDED, person_id=namesake, email="rhian.other@example.net")
+    consume(
+        their_details,
+        answer(namesakes, namesake),
+        answer(withdrawn, str(uuid.uuid4()), status="withdrawn"),
+        until=handled(7),
+    )
+    on_their_event = owed(engine, store.deliveries.c.event_id == namesakes.id, store.deliveries.c.audience == "person")
+    assert on_their_event == [("referral-acknowledged", namesake, "email"), ("referral-acknowledged", namesake, "sms")]
+    # Withdrawn before anyone answered: nobody is told it was received.
+    assert owed(engine, store.deliveries.c.event_id == withdrawn.id, store.deliveries.c.audience == "person") == []
+    # One was hers after all: acknowledged to her, now that a coordinator has said so.
+    consume(answer(maybe_hers, rhian), until=handled(8))
+    on_hers = owed(engine, store.deliveries.c.event_id == maybe_hers.id, store.deliveries.c.audience == "person")
+    assert on_hers == [("referral-acknowledged", rhian, "email"), ("referral-acknowledged", rhian, "sms")]
+    # Another answer arrives before its referral (a retry came late): the referral is not held then.
+    late = linked(received_at=later - timedelta(days=1))
+    consume(answer(late, rhian), until=handled(9))
+    assert owed(engine, store.deliveries.c.event_id == late.id) == []
+    consume(late, until=handled(10))
+    on_late = owed(engine, store.deliveries.c.event_id == late.id, store.deliveries.c.audience == "person")
+    assert on_late == [("referral-acknowledged", rhian, "email"), ("referral-acknowledged", rhian, "sms")]
+    with engine.connect() as conn:
+        assert store.counted_people(conn, [rhian, namesake]) == {namesake}  # hers is a newer no, theirs a yes
+        sites_only = dict(
+            conn.execute(
+                sa.select(store.deliveries.c.event_id, store.deliveries.c.site_only).where(
+                    store.deliveries.c.kind == "referral-received-coordinator"
+                )
+            ).all()
+        )
+    # Whose it is not known, a note's events follow the referral's own consent.
+    assert (sites_only[namesakes.id], sites_only[maybe_hers.id]) == (False, True)

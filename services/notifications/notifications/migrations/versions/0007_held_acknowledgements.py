@@ -35,9 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("referral_id", name=op.f("pk_held_acknowledgements")),
     )
     with op.batch_alter_table("held_acknowledgements") as batch:
-        batch.create_index(
-            batch.f("ix_held_acknowledgements_linked_person_id"), ["linked_person_id"], unique=False
-        )
+        batch.create_index(batch.f("ix_held_acknowledgements_linked_person_id"), ["linked_person_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -74,6 +74,12 @@ def ingest(engine: sa.Engine, envelopes: list[Envelope]) -> None:
             handlers.on_events(run, conn)
 
 
+def happened_at(event_type: EventType, data: dict[str, Any]) -> datetime | None:
+    """An event's own time: ``<verb>_at`` (``received_at``), by the verb's last word for a verb
+    of two (``person-resolved``: ``resolved_at``)."""
+    return data.get(f"{event_type.verb.rsplit('-', 1)[-1]}_at")
+
+
 @dataclass
 class SiteStory:
     """Events as a site's services would publish them, with the figures they should make."""
@@ -92,7 +98,7 @@ class SiteStory:
         aggregate = (envelope.source, event_type.aggregate, envelope.subject)
         self.sequences[aggregate] = self.sequences.get(aggregate, 0) + 1
         envelope = dataclasses.replace(
-            envelope, sequence=self.sequences[aggregate], time=loaded.get(f"{event_type.verb}_at", envelope.time)
+            envelope, sequence=self.sequences[aggregate], time=happened_at(event_type, loaded) or envelope.time
         )
         self.envelopes.append(envelope)
         return envelope
@@ -271,9 +277,9 @@ def eventful_site(site: str, busy: bool = True) -> SiteStory:
     of arrival could change a read model: a mentor updated, paused, resumed and made paid;
     another who leaves; a referral closed, reopened and closed with another outcome; one
     matched, requeued when the match ended, and matched again; one declined, one withdrawn;
-    an art event changed twice; one cancelled; a registration waitlisted, promoted and
-    cancelled; an attendance corrected; a sale voided; deliveries sent and failed; outcomes,
-    advocacy and an erasure."""
+    two possible duplicates, a namesake's and hers; an art event changed twice; one cancelled;
+    a registration waitlisted, promoted and cancelled; an attendance corrected; a sale voided;
+    deliveries sent and failed; outcomes, advocacy and an erasure."""
     story = busy_site(site) if busy else SiteStory(site)
     event = CATALOGUE.__getitem__
 
@@ -379,6 +385,52 @@ def eventful_site(site: str, busy: bool = True) -> SiteStory:
         withdrawn_at=story.at(8),
     )
     declined = story.referral(source="family", day=6, decline_after=2)
+
+    # Possible duplicates: two referrals linked to the person first referred as `requeued`. One
+    # is a namesake's (a person of their own, triaged as them); the other hers, her record's
+    # date of birth putting it in another age band than the one typed.
+    known = story.people[requeued]
+    namesakes, hers = uuid.uuid4(), uuid.uuid4()
+    for referral_id, band, day in ((namesakes, "45-54", 9), (hers, "18-24", 10)):
+        happen(
+            "referral.received",
+            "referrals",
+            referral_id,
+            referral_id=referral_id,
+            person_id=known,
+            source="self",
+            support_needs=["isolation"],
+            age_band=band,
+            known_person=True,
+            counted_in_figures=True,
+            received_at=story.at(day),
+        )
+    namesake = uuid.uuid4()
+    for referral_id, person_id, band, day in ((namesakes, namesake, "45-54", 9), (hers, known, "25-34", 10)):
+        happen(
+            "referral.person-resolved",
+            "referrals",
+            referral_id,
+            referral_id=referral_id,
+            person_id=person_id,
+            linked_person_id=known,
+            resolution="same-person" if person_id == known else "different-person",
+            counted_in_figures=True,
+            age_band=band,
+            referral_status="received",
+            received_at=story.at(day),
+            resolved_at=story.at(day + 0.5),
+        )
+    story.people[namesakes], story.people[hers] = namesake, known
+    happen(
+        "referral.declined",
+        "referrals",
+        namesakes,
+        referral_id=namesakes,
+        person_id=namesake,
+        reason="out-of-area",
+        declined_at=story.at(11),
+    )
 
     moved = uuid.uuid4()
     schedule = {"event_id": moved, "kind": "exhibition", "capacity": 10, "public": True}
@@ -537,6 +589,12 @@ def feed(engine: sa.Engine):
 def eventful_story():
     """``eventful_story(site, busy=True)``: every event type, in histories where order matters."""
     return eventful_site
+
+
+@pytest.fixture(name="happened_at")
+def _happened_at():
+    """``happened_at(event_type, data)``: the event's own time (see the function)."""
+    return happened_at
 
 
 @pytest.fixture

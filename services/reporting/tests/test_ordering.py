@@ -158,9 +158,9 @@ def timezone_east():
 
 
 @pytest.mark.parametrize("event_type", [t for t in CATALOGUE if t.channel is Channel.EVENTS], ids=lambda t: t.name)
-def test_every_projection_sets_whole_groups_of_columns(event_type):
+def test_every_projection_sets_whole_groups_of_columns(event_type, happened_at):
     data = sample_data(event_type)
-    upserts = PROJECTORS[event_type.name]("merthyr", version_of(1, data.get(f"{event_type.verb}_at"), "x"), data)
+    upserts = PROJECTORS[event_type.name]("merthyr", version_of(1, happened_at(event_type, data), "x"), data)
     for upsert in upserts:
         store._Change.of(upsert)  # refuses part of a group
         table = store.MODELS[upsert.model]

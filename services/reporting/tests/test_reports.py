@@ -4,9 +4,11 @@ the network; once per event whatever the duplicates; whatever the order; rebuilt
 import csv
 import io
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from peerlink.contracts import CATALOGUE, Channel
@@ -123,6 +125,46 @@ def test_a_reopened_referral_is_open_until_it_closes_again(client, reader, feed,
     assert referral_figures("2026-12-31") == ({}, 1)  # open again, waiting for a mentor
     # The cohort's closings are as they stand now; who was waiting, as at the period's end.
     assert referral_figures("2026-05-20") == ({}, 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # figures in Python: one store will do
+def test_a_possible_duplicate_counts_for_whoever_a_coordinator_said_it_is_whatever_the_order(
+    client, reader, engine, feed, eventful_story
+):
+    """A referral linked to someone known, then found to be a namesake's (a person of their own)
+    or hers (another age band, from her record): its person and age band are the answer's, even
+    when the answer arrives before the referral; the namesake's attendance counts, as someone
+    the central office knows."""
+    story = eventful_story("merthyr", busy=False)
+    answers = [e for e in story.envelopes if e.type == "peerlink.referral.person-resolved.v1"]
+    namesake = next(e.data["person_id"] for e in answers if e.data["resolution"] == "different-person")
+    session = story.session(day=20)
+    story.emit(
+        CATALOGUE["peerlink.attendance.recorded.v1"], "events", session, event_id=session,
+        person_id=namesake, status="attended", headcount=1, recorded_at=story.at(20),
+    )  # fmt: skip
+    late = [e for e in story.envelopes if e.type == "peerlink.referral.received.v1" and e.data["known_person"]]
+    # The answer alone moves the referral: nothing the namesake's referral said since (a decline) is fed.
+    since = [
+        e for e in story.envelopes if e.type == "peerlink.referral.declined.v1" and e.data["person_id"] == namesake
+    ]
+    feed([e for e in story.envelopes if e not in late + since])
+    feed(late)  # a retry: the referrals arrive after their answers
+
+    referrals = store.model("referrals")
+    answered = [uuid.UUID(e.data["referral_id"]) for e in answers]
+    with engine.connect() as conn:
+        rows = {
+            str(r.referral_id): r
+            for r in conn.execute(sa.select(referrals).where(referrals.c.referral_id.in_(answered)))
+        }
+    for answer in answers:
+        row, said = rows[answer.data["referral_id"]], answer.data
+        assert (str(row.person_id), row.age_band, row.source) == (said["person_id"], said["age_band"], "self")
+        assert row.known_person is (said["resolution"] == "same-person")
+    figures = get(client, reader, "/reports", f"{YEAR}&small_numbers=show")["sites"]["merthyr"]
+    assert figures["referrals"]["by_age_band"]["25-34"] >= 1 and "18-24" not in figures["referrals"]["by_age_band"]
+    assert figures["sessions"]["attended"] == 3  # the namesake, and the two of the story's booking
 
 
 def test_small_numbers_are_hidden_unless_asked_for(client, reader, engine, feed, site_story):

@@ -32,7 +32,10 @@ from typing import Any
 GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "referrals": {
         "identity": ("person_id",),
-        "intake": ("source", "support_needs", "age_band", "self_referral", "known_person"),
+        "intake": ("source", "support_needs", "self_referral"),
+        # What depends on whom the referral is about: intake's guess, until a coordinator's answer
+        # to a possible duplicate (``referral.person-resolved``) says otherwise.
+        "identification": ("age_band", "known_person"),
         "decline": ("decline_reason",),
         "withdrawal": ("withdraw_reason", "withdrawn_from"),
         "closing": ("outcome",),
@@ -164,6 +167,20 @@ def referral_received(site: str, version: str, data: dict[str, Any]) -> list[Ups
         "known_person": data.get("known_person", False),
     }
     first = {"received_at": data["received_at"]}
+    return [Upsert("referrals", data["referral_id"], site, version, values=values, first=first)]
+
+
+@projects(_type("referral", "person-resolved"))
+def referral_person_resolved(site: str, version: str, data: dict[str, Any]) -> list[Upsert]:
+    """A possible duplicate answered: the referral is the person's the coordinator said (a new
+    person's on ``different-person``), with the age band that follows. Numbered in the referral's
+    own sequence, it wins over its ``referral.received`` and loses to what came after, in any order."""
+    values = {
+        "person_id": data["person_id"],
+        "age_band": data["age_band"],
+        "known_person": data["resolution"] == "same-person",
+    }
+    first = {"received_at": data["received_at"]}  # only if the referral itself has not arrived yet
     return [Upsert("referrals", data["referral_id"], site, version, values=values, first=first)]
 
 

@@ -61,6 +61,31 @@ def test_a_referral_posted_over_http_becomes_one_acknowledgement_email(
     assert find_personal_data(text, known=PERSONAL) == []
     private_text = contact.body.decode() if isinstance(contact.body, bytes) else contact.body
     assert len(find_personal_data(private_text, known=PERSONAL)) >= 4
+
+    # Another Rhian Pritchard born the same day, with an address and number of her own: linked to
+    # Rhian as a possible duplicate, so its acknowledgement is held, never sent to Rhian's address.
+    # A coordinator says it is someone else: her new details, then the answer, reach notifications,
+    # and the held acknowledgement goes to her, in her language, once.
+    namesake = body(email="rhian.other@example.net", language="en")
+    namesake["person"]["contact"]["phone"] = "+447700900777"
+    linked = httpx.post(f"{base}/referrals", json=namesake, headers=tokens.header()).json()
+    assert linked["duplicate_pending"] is True and linked["person_id"] == response.json()["person_id"]
+    answered = httpx.post(
+        f"{base}/referrals/{linked['id']}/duplicate-check/resolve",
+        json={"decision": "different-person"},
+        headers=tokens.header(),
+    )
+    assert answered.status_code == 200, answered.text
+    first, theirs = smtp_server.wait_for(2, timeout=30)
+    assert (first["To"], theirs["To"]) == ("rhian@example.org", "rhian.other@example.net")
+    assert theirs["Subject"] == "We have received your referral"
+    assert linked["id"][:8].upper() in theirs.get_payload(decode=True).decode()
+    resolved = public.wait_for(3)[-1]  # received, received, person-resolved
+    text = resolved.body.decode() if isinstance(resolved.body, bytes) else resolved.body
+    answer = parse_envelope(text)
+    assert answer.type == "peerlink.referral.person-resolved.v1"
+    notifications_subscriptions.types[answer.type].load(answer.data)  # the consumer's own schema takes it
+    assert find_personal_data(text, known=(*PERSONAL, "rhian.other")) == []
     assert httpx.get(f"{base}/health/ready").json()["status"] == "ok"
 
 
@@ -118,10 +143,10 @@ def test_a_relay_killed_between_publish_and_mark_sent_causes_no_second_email(
         # someone who matches Rhian on nothing. The same name and date of birth, email or phone
         # links a referral to her as a possible duplicate, and a possible duplicate changes
         # nothing about her and records no contact details until a coordinator says who it is
-        # (anyone could have sent it): its acknowledgement goes to her, at rhian@example.org,
-        # never to the later address. c552740 gave this referral another name and birthday but
-        # left it her phone number, so it was still linked to her and its address then replaced
-        # hers: that is how the later email arrived, and it is the takeover now closed.
+        # (anyone could have sent it): its acknowledgement is held until then (see the test
+        # above), so it would send nothing here. c552740 gave this referral another name and
+        # birthday but left it her phone number, so it was still linked to her and its address
+        # then replaced hers: that is how the later email arrived, and it is the takeover now closed.
         someone_else = body(email="later@example.org")
         someone_else["person"].update(given_name="Elin", date_of_birth="1990-07-14")
         someone_else["person"]["contact"]["phone"] = "+447700900456"

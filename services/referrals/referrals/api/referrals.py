@@ -231,8 +231,10 @@ class ResolveDuplicate(MethodView):
         `same-person`: the referral stays theirs; with `apply_contact_details` the contact
         details given with it replace theirs (and `contact.recorded` is written), otherwise
         nothing about them changes. `different-person`: the referral gets a person of its own,
-        with the details given with it, and their `contact.recorded`. Until this is answered
-        the referral cannot be accepted or declined.
+        with the details given with it, and their `contact.recorded`. Either answer is
+        announced by `referral.person-resolved` (ids and codes), after any `contact.recorded`:
+        the person's acknowledgement and their consent to be counted wait for it elsewhere.
+        Until this is answered the referral cannot be accepted or declined.
         """
         principal = current_principal()
         with service().unit_of_work() as uow:

@@ -139,9 +139,11 @@ def update_mentor(tx: Transaction, mentor_id: uuid.UUID, changes: dict[str, Any]
     if before.status is MentorStatus.LEFT:
         raise mentors.IllegalMentorChange(before.status, "change their profile")
     contact = replace(before.contact, **changes.pop("contact", {}))
-    safeguarding = mentors.checked_safeguarding(
-        replace(before.safeguarding, **changes.pop("safeguarding", {})), at.date()
-    )
+    given = changes.pop("safeguarding", {})
+    if given.get("dbs_checked_on", before.safeguarding.dbs_checked_on) != before.safeguarding.dbs_checked_on:
+        # A new check renews: without a renewal date of its own, the old one must not stay behind.
+        given = {"dbs_expires_on": None, **given}
+    safeguarding = mentors.checked_safeguarding(replace(before.safeguarding, **given), at.date())
     after = replace(before, **changes, contact=contact, safeguarding=safeguarding, updated_at=at)
     if after.person_id is not None:
         after = replace(after, former_participant=True)

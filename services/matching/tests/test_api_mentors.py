@@ -1,6 +1,9 @@
 """The mentor registry over HTTP: registration, status, caseloads, and who may see what."""
 
+from datetime import date, timedelta
+
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 
 from matching.app import create_app
 from matching.store import matches
@@ -83,6 +86,24 @@ def test_a_profile_change_writes_mentor_updated_and_a_contact_change_mentor_cont
         headers=tokens.header(),
     )
     assert len(emitted("peerlink.mentor.updated.v1")) == 1
+
+
+def test_a_renewed_dbs_check_moves_its_renewal_date_on(client, tokens, register, body):
+    """A new check date without a renewal date: three years after the new check, not the old
+    expiry kept (which would block a mentor days after a fresh check)."""
+    today = date.today()
+    checked = today - timedelta(days=3 * 365 - 5)  # due for renewal in a few days
+    mentor = register(safeguarding={**body()["safeguarding"], "dbs_checked_on": checked.isoformat()})
+    old_expiry = mentor["safeguarding"]["dbs_expires_on"]
+    new_check = {"safeguarding": {"dbs_checked_on": today.isoformat()}}
+    renewed = client.patch(f"/mentors/{mentor['id']}", json=new_check, headers=tokens.header())
+    assert renewed.status_code == 200, renewed.get_json()
+    assert renewed.get_json()["safeguarding"]["dbs_expires_on"] == (today + relativedelta(years=3)).isoformat()
+    # The same check date sent again (a whole record re-sent) keeps a renewal date given by hand.
+    given = (today + timedelta(days=400)).isoformat()
+    client.patch(f"/mentors/{mentor['id']}", json={"safeguarding": {"dbs_expires_on": given}}, headers=tokens.header())
+    resent = client.patch(f"/mentors/{mentor['id']}", json=new_check, headers=tokens.header())
+    assert resent.get_json()["safeguarding"]["dbs_expires_on"] == given != old_expiry
 
 
 def test_capacity_cannot_drop_below_the_mentees_a_mentor_has(client, tokens, register, waiting, post):

@@ -165,7 +165,7 @@ def sent_but_unrecorded(site: Site, smtp_server) -> set[str]:
 
 
 def expire_claims(site: Site) -> int:
-    """What two minutes would do: the dead sender's claims run out (they are 2 minutes long)."""
+    """What ten minutes would do: the dead sender's claims run out (CLAIM_FOR in notifications.dispatcher)."""
     with site.engines["notifications"].begin() as conn:
         return conn.execute(
             sa.text(

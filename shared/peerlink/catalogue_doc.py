@@ -79,6 +79,10 @@ def render(catalogue: Catalogue = CATALOGUE) -> str:
         "",
         "### Pseudonymous: `peerlink.events` (forwarded to the central office)",
         "",
+        "An event about someone who has not agreed to be counted centrally goes, with the same type, "
+        "data and routing key, to `peerlink.site-only` instead: every consumer at the site hears it, "
+        "and it never leaves the site.",
+        "",
         *[render_type(t) for t in public],
         "### Personal, site-local: `peerlink.private` (never leaves the site)",
         "",

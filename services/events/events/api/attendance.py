@@ -12,6 +12,7 @@ from events import commands, store
 from events.api import audit, schemas, views
 from events.api.common import MANAGERS, now, sees_personal_data
 from events.api.transactions import in_transaction
+from events.domain.attendance import Attendance
 from peerlink.db import read_transaction
 from peerlink.web import requires, service
 
@@ -76,8 +77,9 @@ class AttendanceRegister(MethodView):
         ``registration_id``, or ``drop-in`` with a ``headcount`` of people without one. Again
         for the same registration (or the drop-in count) corrects it. Writes `attendance.recorded`."""
         moment = now()
-        record = in_transaction(
-            lambda uow: commands.record_attendance(
+
+        def mark(uow: Any) -> Attendance:
+            record = commands.record_attendance(
                 uow,
                 event_id,
                 status=body["status"],
@@ -85,5 +87,11 @@ class AttendanceRegister(MethodView):
                 headcount=body["headcount"],
                 now=moment,
             )
-        )
-        return views.attendance(record) or {}
+            # Whether a public guest came is part of their record, as their registration is:
+            # the entry commits with the mark (a refused mark raised above and leaves none).
+            guest_id = store.places.guest_of_registration(uow.connection, record.registration_id)
+            if guest_id is not None:
+                audit.changed(uow.connection, guest_id, record.registration_id)
+            return record
+
+        return views.attendance(in_transaction(mark)) or {}

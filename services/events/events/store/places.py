@@ -201,6 +201,15 @@ def get_registration(conn: Connection, registration_id: uuid.UUID) -> Registrati
     return _registration(row) if row else None
 
 
+def guest_of_registration(conn: Connection, registration_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The public guest a registration is for; None for a participant's, or for no registration."""
+    if registration_id is None:
+        return None
+    query = sa.select(registrations.c.guest_id).where(registrations.c.id == registration_id)
+    found: uuid.UUID | None = conn.execute(query).scalar_one_or_none()
+    return found
+
+
 def registration_for_key(conn: Connection, key: str) -> tuple[Registration, str] | None:
     row = one(conn, sa.select(registrations).where(registrations.c.idempotency_key == key))
     return (_registration(row), row.request_fingerprint) if row else None

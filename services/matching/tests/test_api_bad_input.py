@@ -121,6 +121,7 @@ CASES = [
     ("post", "/mentors", {"kind": "celebrity"}, 422, "/kind"),
     ("post", "/mentors", {"capacity": 0}, 422, "/capacity"),
     ("post", "/mentors", {"capacity": 21}, 422, "/capacity"),
+    ("post", "/mentors", {"capacity": 2.5}, 422, "/capacity"),  # not cut down to 2
     ("post", "/mentors", {"languages": []}, 422, "/languages"),
     ("post", "/mentors", {"languages": ["fr"]}, 422, "/languages/0"),
     ("post", "/mentors", {"gender": "other"}, 422, "/gender"),
@@ -146,6 +147,7 @@ CASES = [
     ("get", "/mentors?can_be_matched=perhaps", None, 422, "can_be_matched"),
     ("patch", "/mentors/{mentor}", {}, 422, ""),
     ("patch", "/mentors/{mentor}", {"capacity": "three"}, 422, "/capacity"),
+    ("patch", "/mentors/{mentor}", {"capacity": 3.5}, 422, "/capacity"),
     ("patch", "/mentors/{mentor}", {"capacity": 1}, 409, None),
     ("patch", "/mentors/{mentor}", {"contact": {"phone": "call me"}}, 422, "/contact/phone"),
     ("post", "/mentors/{mentor}/pause", {}, 422, "/reason"),
@@ -188,6 +190,11 @@ CASES = [
     ("put", "/matches/{ended}/feedback/friend", {"helped": "a-lot", "would_match_again": True}, 404, None),
     ("put", "/matches/{proposed}/feedback/mentor", {"helped": "a-lot", "would_match_again": True}, 409, None),
     ("post", "/matching-runs", {"hold_back": -1}, 422, "/hold_back"),
+    # A fraction and null made a run before (found by schemathesis): 2.5 was taken as 2, and null as
+    # "every waiting request", which is what leaving the field out means.
+    ("post", "/matching-runs", {"hold_back": 2.5}, 422, "/hold_back"),
+    ("post", "/matching-runs", {"hold_back": "2"}, 422, "/hold_back"),
+    ("post", "/matching-runs", {"request_ids": None}, 422, "/request_ids"),
     ("post", "/matching-runs", {"request_ids": []}, 422, "/request_ids"),
     ("post", "/matching-runs", {"request_ids": ["x"]}, 422, "/request_ids/0"),
     ("post", "/matching-runs", {"request_ids": ["{proposed}"]}, 422, "/request_ids"),
@@ -200,6 +207,7 @@ CASES = [
     ("put", "/matching-policy", {"weights": {"interests": -1}}, 422, "/weights/interests/value"),
     ("put", "/matching-policy", {"weights": {"interests": 0}}, 422, "/weights"),
     ("put", "/matching-policy", {"weights": {"interests": 1}, "gender_preference": "x"}, 422, "/gender_preference"),
+    ("put", "/matching-policy", {"weights": {"interests": 1}, "stability_months": 6.5}, 422, "/stability_months"),
 ]
 
 

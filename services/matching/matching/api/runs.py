@@ -52,7 +52,7 @@ class Runs(MethodView):
                 at=datetime.now(UTC),
                 actor=actor(),
                 hold_back=body["hold_back"],
-                request_ids=body["request_ids"],
+                request_ids=body.get("request_ids"),  # left out: every waiting request
                 idempotency=idempotency_key(),
             )
             view = _view(uow.connection, created.item["id"])

@@ -44,6 +44,12 @@ def codes(choices: tuple[str, ...], *, minimum: int = 0, **kwargs: object) -> fi
     )
 
 
+def whole_number(**kwargs: object) -> fields.Integer:
+    """An integer in a JSON body. Marshmallow's default cuts 2.5 down to 2 (and takes "2" and
+    true): a capacity or a hold-back the coordinator did not ask for. Query strings stay lenient."""
+    return fields.Integer(strict=True, **kwargs)  # type: ignore[arg-type]
+
+
 class Page(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = paging.offset()
@@ -111,7 +117,7 @@ class MentorIn(Schema):
     skills = codes(SUPPORT_NEEDS, load_default=list)
     interests = codes(INTERESTS, load_default=list)
     availability = codes(AVAILABILITY_SLOTS, load_default=list)
-    capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=20))
+    capacity = whole_number(required=True, validate=validate.Range(min=1, max=20))
     safeguarding = fields.Nested(SafeguardingIn, load_default=lambda: {})
     person_id = fields.UUID(
         load_default=None,
@@ -129,7 +135,7 @@ class MentorPatch(Schema):
     skills = codes(SUPPORT_NEEDS)
     interests = codes(INTERESTS)
     availability = codes(AVAILABILITY_SLOTS)
-    capacity = fields.Integer(validate=validate.Range(min=1, max=20))
+    capacity = whole_number(validate=validate.Range(min=1, max=20))
     safeguarding = fields.Nested(SafeguardingPatch)
     person_id = fields.UUID(allow_none=True)
 
@@ -465,16 +471,18 @@ class CaseloadsOut(Schema):
 
 
 class RunIn(Schema):
-    hold_back = fields.Integer(
+    hold_back = whole_number(
         load_default=0,
         validate=validate.Range(min=0, max=1000),
         metadata={"description": "Places to keep free for urgent referrals (taken from the mentors with most room)."},
     )
+    # Left out, the run plans for every waiting request. `null` is refused rather than read the same
+    # way: a client whose list came out empty or unset would plan for the whole site unawares.
     request_ids = fields.List(
         fields.UUID(),
-        load_default=None,
+        allow_none=False,
         validate=validate.Length(min=1, max=10000),
-        metadata={"description": "Only these waiting requests (default: every waiting request)."},
+        metadata={"description": "Only these waiting requests; left out: every waiting request. Never null."},
     )
 
 
@@ -551,10 +559,10 @@ class PolicyIn(Schema):
         },
     )
     gender_preference = fields.String(load_default="hard", validate=validate.OneOf(GENDER_PREFERENCE_MODES))
-    stability_months = fields.Integer(load_default=12, validate=validate.Range(min=0, max=120))
-    supervision_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=730))
-    dbs_warning_days = fields.Integer(load_default=30, validate=validate.Range(min=0, max=365))
-    waiting_days_full = fields.Integer(load_default=90, validate=validate.Range(min=1, max=730))
+    stability_months = whole_number(load_default=12, validate=validate.Range(min=0, max=120))
+    supervision_days = whole_number(load_default=90, validate=validate.Range(min=1, max=730))
+    dbs_warning_days = whole_number(load_default=30, validate=validate.Range(min=0, max=365))
+    waiting_days_full = whole_number(load_default=90, validate=validate.Range(min=1, max=730))
 
 
 class PolicyOut(Schema):

@@ -643,10 +643,17 @@ def declare_conflict(
     actor: str,
 ) -> tuple[store.DoNotMatch, bool]:
     """Record a do-not-match pair; a live proposal between them is cancelled at once (a confirmed
-    match is left for a coordinator to end, with a reason). Returns the entry and whether it is new."""
-    _mentor(tx, mentor_id)
+    match is left for a coordinator to end, with a reason). Returns the entry and whether it is new.
+
+    A side that declares the same pair again gets its first declaration back, unchanged (whatever
+    reason the repeat gives), and nothing is written: a retried or double-clicked declaration
+    changes nothing, as an idempotent create should. To change the reason, withdraw and declare."""
+    _mentor(tx, mentor_id)  # locked: a racing repeat waits here, then finds the first
+    first = store.declared_do_not_match(tx.connection, person_id, mentor_id, declared_by)
+    if first is not None:
+        return first, False
     entry = store.DoNotMatch(uuid.uuid4(), person_id, mentor_id, declared_by, reason, at.date(), actor)
-    created = store.add_do_not_match(tx.connection, entry)
+    store.add_do_not_match(tx.connection, entry)
     for seen in store.live_matches_of_mentor(tx.connection, mentor_id):
         if seen.person_id == person_id and seen.status is MatchStatus.PROPOSED:
             match = _match(tx, seen.id)
@@ -658,7 +665,7 @@ def declare_conflict(
             tx.emit(MATCH_DECLINED, subject=str(match.id), data=events.match_declined(declined))
             if request is not None and request.current_match_id == match.id:
                 store.save_request(tx.connection, waiting_again(request, at))
-    return entry, created
+    return entry, True
 
 
 def set_policy(tx: Transaction, policy: Policy, *, at: datetime, actor: str) -> int:

@@ -655,16 +655,29 @@ class DoNotMatch:
     match_id: uuid.UUID | None = None
 
 
-def add_do_not_match(conn: Connection, entry: DoNotMatch) -> bool:
-    """False when the same side already declared this pair."""
-    exists = conn.execute(
-        sa.select(do_not_match.c.id).where(
-            do_not_match.c.person_id == entry.person_id,
-            do_not_match.c.mentor_id == entry.mentor_id,
-            do_not_match.c.declared_by == entry.declared_by,
+def _do_not_match(row: Any) -> DoNotMatch:
+    return DoNotMatch(
+        row.id, row.person_id, row.mentor_id, row.declared_by, row.reason, row.since, row.recorded_by, row.match_id
+    )
+
+
+def declared_do_not_match(
+    conn: Connection, person_id: uuid.UUID, mentor_id: uuid.UUID, declared_by: str
+) -> DoNotMatch | None:
+    """This side's declaration about this pair, if it made one (there is one at most)."""
+    row = conn.execute(
+        sa.select(do_not_match).where(
+            do_not_match.c.person_id == person_id,
+            do_not_match.c.mentor_id == mentor_id,
+            do_not_match.c.declared_by == declared_by,
         )
     ).first()
-    if exists:
+    return None if row is None else _do_not_match(row)
+
+
+def add_do_not_match(conn: Connection, entry: DoNotMatch) -> bool:
+    """False when the same side already declared this pair."""
+    if declared_do_not_match(conn, entry.person_id, entry.mentor_id, entry.declared_by) is not None:
         return False
     conn.execute(do_not_match.insert().values(**entry.__dict__))
     return True
@@ -689,12 +702,7 @@ def do_not_match_list(
         query = query.where(do_not_match.c.person_id == person_id)
     if mentor_id is not None:
         query = query.where(do_not_match.c.mentor_id == mentor_id)
-    return [
-        DoNotMatch(
-            row.id, row.person_id, row.mentor_id, row.declared_by, row.reason, row.since, row.recorded_by, row.match_id
-        )
-        for row in conn.execute(query)
-    ]
+    return [_do_not_match(row) for row in conn.execute(query)]
 
 
 def conflicts(

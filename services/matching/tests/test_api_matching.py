@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from matching.store import do_not_match, matches
+from matching.store import audit_log, do_not_match, matches
+from peerlink.tables import outbox
 from peerlink.testing import count_rows
 
 
@@ -198,6 +199,45 @@ def test_a_declared_conflict_either_side_declines_a_pending_proposal(client, tok
     assert (
         client.delete(f"/mentors/{mentor['id']}/do-not-match/{person_id}", headers=tokens.header()).status_code == 404
     )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
+def test_declaring_the_same_conflict_again_answers_200_with_the_first_declaration_and_writes_nothing(
+    client, tokens, engine, register, waiting, post
+):
+    def written() -> tuple[int, ...]:
+        changes = audit_log.c.action == "change"
+        return count_rows(engine, do_not_match), count_rows(engine, outbox), count_rows(engine, audit_log, changes)
+
+    mentor, request_id = register(), waiting()
+    person_id = str(uuid.uuid4())
+    first = post(f"/mentors/{mentor['id']}/do-not-match", person_id=person_id, reason="shared-network")
+    assert first.status_code == 201
+    before = written()
+    again = post(f"/mentors/{mentor['id']}/do-not-match", person_id=person_id, reason="other")
+    assert again.status_code == 200 and again.mimetype == "application/json"
+    assert again.get_json() == first.get_json()  # its id, its reason, its date: not the repeat's
+    assert written() == before
+    # It showed the mentor's entry, as GET /mentors/{id}/do-not-match does: a read is recorded.
+    reads = audit_log.c.action == "read", audit_log.c.what == "POST /mentors/<uuid:mentor_id>/do-not-match"
+    assert count_rows(engine, audit_log, *reads) == 1
+    other = register()
+    by_person = post(f"/requests/{request_id}/do-not-match", mentor_id=other["id"], reason="family-or-friend")
+    assert by_person.status_code == 201
+    before = written()
+    repeated = post(f"/requests/{request_id}/do-not-match", mentor_id=other["id"], reason="safeguarding")
+    assert repeated.status_code == 200 and repeated.get_json() == by_person.get_json()
+    assert written() == before
+    # Another side's declaration about the same pair is its own entry, not a repeat.
+    by_coordinator = post(
+        f"/requests/{request_id}/do-not-match", mentor_id=other["id"], reason="safeguarding", declared_by="coordinator"
+    )
+    assert by_coordinator.status_code == 201 and by_coordinator.get_json()["id"] != by_person.get_json()["id"]
+    listed = client.get(f"/requests/{request_id}/do-not-match", headers=tokens.header()).get_json()
+    assert sorted((e["declared_by"], e["reason"]) for e in listed) == [
+        ("coordinator", "safeguarding"),
+        ("person", "family-or-friend"),
+    ]
 
 
 def test_a_mentor_declines_their_own_proposal_but_no_one_elses(register, waiting, post, as_mentor):

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint, abort
 
 from matching import commands, store
 from matching.api import audit, schemas, views
-from matching.api.docs import IDEMPOTENCY_KEY
+from matching.api.docs import ALREADY_DECLARED, DECLARED, IDEMPOTENCY_KEY
 from matching.domain import fairness
 from matching.domain.mentors import Contact, Mentor, MentorStatus, Safeguarding
 from matching.domain.scoring import Load
@@ -263,11 +263,13 @@ class MentorConflicts(MethodView):
 
     @requires("coordinator")
     @blueprint.arguments(schemas.ConflictIn)
-    @blueprint.response(201, schemas.ConflictOut)
+    @blueprint.response(201, schemas.ConflictOut, description=DECLARED)
+    @blueprint.alt_response(200, schema=schemas.ConflictOut, description=ALREADY_DECLARED, success=True)
     def post(self, body: dict[str, Any], mentor_id: uuid.UUID) -> Any:
         """The mentor declares a person they must not be matched with (e.g. a shared using network).
 
-        A pending proposal between them is declined at once (conflict of interest)."""
+        A pending proposal between them is declined at once (conflict of interest). The same side
+        declaring the same pair again is answered 200 with its first declaration: nothing changes."""
         with service().unit_of_work() as uow:
             entry, created = commands.declare_conflict(
                 uow,
@@ -281,7 +283,10 @@ class MentorConflicts(MethodView):
             if created:
                 audit.changed(uow.connection, mentor_id)
             uow.commit()
-        return entry if created else (entry, 200)
+        if created:
+            return entry
+        audit.read([mentor_id])  # a repeat changes nothing but shows the first declaration, as GET does
+        return entry, 200
 
 
 @blueprint.route("/<uuid:mentor_id>/do-not-match/<uuid:person_id>")

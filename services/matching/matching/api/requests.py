@@ -11,6 +11,7 @@ from flask_smorest import Blueprint, abort
 
 from matching import commands, store
 from matching.api import schemas, views
+from matching.api.docs import ALREADY_DECLARED, DECLARED
 from matching.api.mentors import actor
 from matching.domain.mentors import MentorStatus
 from matching.domain.scoring import explain
@@ -126,11 +127,13 @@ class RequestConflicts(MethodView):
 
     @requires("coordinator")
     @blueprint.arguments(schemas.PersonConflictIn)
-    @blueprint.response(201, schemas.ConflictOut)
+    @blueprint.response(201, schemas.ConflictOut, description=DECLARED)
+    @blueprint.alt_response(200, schema=schemas.ConflictOut, description=ALREADY_DECLARED, success=True)
     def post(self, body: dict[str, Any], request_id: uuid.UUID) -> Any:
         """The person (or a coordinator for them) names a mentor they must not be matched with.
 
-        A pending proposal between them is declined at once (conflict of interest)."""
+        A pending proposal between them is declined at once (conflict of interest). The same side
+        declaring the same pair again is answered 200 with its first declaration: nothing changes."""
         with service().unit_of_work() as uow:
             request = store.get_request(uow.connection, request_id)
             if request is None:

@@ -90,3 +90,22 @@ def test_only_a_coordinator_reads_the_trail_of_a_known_mentor(client, tokens, re
     assert client.get(f"{path}?limit=0", headers=tokens.header()).status_code == 422
     page = client.get(f"{path}?limit=1&offset=0", headers=tokens.header()).get_json()
     assert page["total"] == 1 and len(page["items"]) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
+def test_suggestions_record_a_read_of_each_mentor_they_name_for_the_request(client, register, waiting, engine, body):
+    request_id = waiting()
+    register(), register()  # both could take the person; only the best is shown with limit=1
+    unchecked = register(safeguarding={**body()["safeguarding"], "dbs_checked_on": None})
+    correlation = str(uuid.uuid4())
+    shown = client.get(f"/requests/{request_id}/suggestions?limit=1", headers=sian(correlation)).get_json()
+    assert [e["mentor_id"] for e in shown["excluded"]] == [unchecked["id"]]
+    named = {shown["suggestions"][0]["mentor_id"], unchecked["id"]}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(audit_log).where(audit_log.c.what == "GET /requests/<uuid:request_id>/suggestions")
+        ).all()
+    assert sorted((str(r.subject_id), str(r.related_id), r.subject_kind, r.action, r.actor) for r in rows) == sorted(
+        (mentor_id, request_id, "mentor", "read", LABEL) for mentor_id in named
+    )
+    assert {r.correlation_id for r in rows} == {correlation}

@@ -17,9 +17,10 @@ MENTOR = "mentor"
 TRAIL = AuditTrail(store.audit_log)
 
 
-def read(mentor_ids: Iterable[uuid.UUID]) -> None:
-    """Record that this request showed these mentors' records."""
-    TRAIL.read(service().engine, (Subject(MENTOR, mentor_id) for mentor_id in mentor_ids))
+def read(mentor_ids: Iterable[uuid.UUID], related_id: uuid.UUID | None = None) -> None:
+    """Record that this request showed these mentors' records (for ``related_id``'s sake, when
+    they were shown beside another record: the match request they were weighed for)."""
+    TRAIL.read(service().engine, (Subject(MENTOR, mentor_id, related_id) for mentor_id in mentor_ids))
 
 
 def changed(conn: Connection, mentor_id: uuid.UUID, related_id: uuid.UUID | None = None) -> None:

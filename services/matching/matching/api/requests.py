@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from matching import commands, store
-from matching.api import schemas, views
+from matching.api import audit, schemas, views
 from matching.api.docs import ALREADY_DECLARED, DECLARED
 from matching.api.mentors import actor
 from matching.domain.mentors import MentorStatus
@@ -75,8 +75,13 @@ class Suggestions(MethodView):
             mentors = store.list_mentors(conn, statuses=[MentorStatus.ACTIVE.value, MentorStatus.PAUSED.value])
         found = [(m, explain(request, m, world)) for m in mentors]
         eligible = sorted((pair for pair in found if pair[1].eligible), key=lambda pair: -pair[1].score)
+        shown = eligible[: query["limit"]]
+        excluded = [(mentor, explanation) for mentor, explanation in found if not explanation.eligible]
+        # Each mentor named here (suggested or excluded), once, as GET /mentors/caseloads does;
+        # the request as the related record, so a mentor's trail says whose match they were weighed for.
+        audit.read((mentor.id for mentor, _ in shown + excluded), related_id=request.id)
         suggestions = []
-        for rank, (mentor, explanation) in enumerate(eligible[: query["limit"]], start=1):
+        for rank, (mentor, explanation) in enumerate(shown, start=1):
             suggestions.append(
                 {
                     "mentor_id": mentor.id,
@@ -106,8 +111,7 @@ class Suggestions(MethodView):
                     "given_name": mentor.contact.given_name,
                     "reasons": [{"code": e.code, "reason": e.reason} for e in explanation.exclusions],
                 }
-                for mentor, explanation in found
-                if not explanation.eligible
+                for mentor, explanation in excluded
             ],
             "weights": world.policy.normalised,
         }

@@ -104,22 +104,7 @@ CALENDAR_NAME = KnownFailure(
     "icalendar refuses an unescaped newline in the calendar's name",
     every_run=False,
 )
-AGAIN_ANSWERS_200 = KnownFailure(
-    (UNDOCUMENTED_CONTENT_TYPE,),
-    "a declaration made again answers 200 with the entry as JSON; the document has only 201 (and problem+json "
-    "for every other status)",
-)
 KNOWN_FAILURES: dict[str, dict[str, KnownFailure]] = {
-    "matching": {
-        "POST /mentors/{mentor_id}/do-not-match": AGAIN_ANSWERS_200,
-        "POST /requests/{request_id}/do-not-match": AGAIN_ANSWERS_200,
-        "POST /matching-runs": KnownFailure(
-            (INVALID_ACCEPTED,),
-            'a run is made from {"hold_back": 2.5} and from {"request_ids": null}: the document says an integer '
-            "and a list, the view takes a fraction and null",
-            every_run=False,
-        ),
-    },
     "events": {
         "GET /groups/{group_id}/calendar.ics": CALENDAR_NAME,
         "GET /public/groups/{group_id}/calendar.ics": CALENDAR_NAME,

@@ -5,6 +5,10 @@ a moved occurrence is that VEVENT with new times and a higher SEQUENCE, a cancel
 in the feed with ``STATUS:CANCELLED`` so calendar apps take it away. Times carry the event's
 TZID with a VTIMEZONE, so a session at 10:00 shows at 10:00 whatever the season. Titles are in
 one language when asked (``?lang=cy``), else in both, Welsh first.
+
+Names, titles and venues are written as one line and descriptions keep their line breaks
+(:mod:`events.domain.text`) whatever was stored before the API refused breaks in a name; every
+value is TEXT, so icalendar escapes the ``\\n`` of a description and a name's ``;`` and ``,``.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from flask import Response
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from events.domain.schedule import ArtEvent, Group
+from events.domain.text import as_one_line, as_paragraphs
 from events.domain.timing import DEFAULT_ZONE, local
 from events.pages.wording import KIND_LABELS
 
@@ -44,7 +49,7 @@ def feed(events: Sequence[ArtEvent], *, name: str, language: str | None, now: da
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", vText(as_one_line(name)))  # an X- property: icalendar would not escape a str
     calendar.add("x-wr-timezone", DEFAULT_ZONE)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", REFRESH)
@@ -70,11 +75,11 @@ def _vevent(item: ArtEvent, language: str | None, now: datetime) -> Event:
     vevent.add("sequence", item.revision)
     vevent.add("dtstart", local(item.starts_at, item.zone))
     vevent.add("dtend", local(item.ends_at, item.zone))
-    vevent.add("summary", both(details.title_cy, details.title_en, language))
+    vevent.add("summary", as_one_line(both(details.title_cy, details.title_en, language)))
     description = both(details.description_cy, details.description_en, language, separator="\n\n")
     if description:
-        vevent.add("description", description)
-    vevent.add("location", details.venue)
+        vevent.add("description", as_paragraphs(description))
+    vevent.add("location", as_one_line(details.venue))
     labels = KIND_LABELS[details.kind]
     vevent.add("categories", [labels["cy"], labels["en"]] if language is None else [labels[language]])
     vevent.add("class", "PUBLIC" if details.public else "PRIVATE")

@@ -1,10 +1,14 @@
 """The iCalendar feeds, parsed back with ``icalendar``, and the public listing in both languages."""
 
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
+from icalendar.parser.property import unescape_backslash
+
+from events.store import tables
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -13,6 +17,11 @@ def parsed(response) -> Calendar:
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "text/calendar"
     return Calendar.from_ical(response.data)
+
+
+def calendar_name(calendar: Calendar) -> str:
+    """X-WR-CALNAME as calendar apps read it: TEXT, unescaped (icalendar keeps an X- value raw)."""
+    return unescape_backslash(str(calendar["X-WR-CALNAME"]))
 
 
 def vevents(calendar: Calendar) -> dict[str, object]:
@@ -38,7 +47,7 @@ def test_a_groups_feed_keeps_ten_oclock_across_the_clock_change_and_shows_moves_
     api.post(f"/events/{third['id']}/cancel", {"reason": "weather"}, expect=200)
     api.patch(f"/events/{fourth['id']}", {"starts_at": "2027-11-09T13:30", "venue": "The Hub"}, expect=200)
     feed = parsed(api.get(f"/groups/{group['id']}/calendar.ics", role="mentor"))
-    assert str(feed["X-WR-CALNAME"]) == "Grŵp celf Glynebwy / Ebbw Vale art group"
+    assert calendar_name(feed) == "Grŵp celf Glynebwy / Ebbw Vale art group"
     assert [tz["TZID"] for tz in feed.walk("VTIMEZONE")] == ["Europe/London"]
     found = vevents(feed)
     assert set(found) == {first["id"], second["id"], third["id"], fourth["id"]}
@@ -88,6 +97,72 @@ def test_public_feeds_hold_only_public_events_and_need_no_token(api, client, gro
     everything = vevents(parsed(api.get("/calendar.ics", role="service")))
     assert len(everything) == 3
     assert client.get("/calendar.ics").status_code == 401
+
+
+def test_a_description_keeps_its_line_breaks_and_a_name_its_punctuation_in_every_feed(api, client, make_group, clock):
+    """What the API takes comes back from the feeds as written: a description's paragraphs as
+    its lines, a group's name with the ``,`` and ``;`` that TEXT escapes."""
+    group = make_group(name_en="Paint, print; chat", name_cy="Paent, print; sgwrs")
+    day = (clock.now + timedelta(days=7)).date()
+    event = api.post(
+        "/events",
+        {
+            "group_id": group["id"],
+            "kind": "exhibition",
+            "title_cy": "Arddangosfa",
+            "title_en": "Exhibition",
+            "description_en": "Bring an apron.\r\nTea from 10:30.\n\n\tParking behind the hall.",
+            "starts_at": f"{day}T10:00",
+            "ends_at": f"{day}T12:00",
+            "public": True,
+        },
+        expect=201,
+    ).get_json()
+    for response in (
+        api.get(f"/groups/{group['id']}/calendar.ics?lang=en"),
+        client.get(f"/public/groups/{group['id']}/calendar.ics?lang=en"),
+    ):
+        feed = parsed(response)
+        assert calendar_name(feed) == "Paint, print; chat"
+        found = vevents(feed)[event["id"]]
+        assert str(found["DESCRIPTION"]) == "Bring an apron.\nTea from 10:30.\n\n\tParking behind the hall."
+        assert b"DESCRIPTION:Bring an apron.\\nTea from 10:30.\\n\\n\tParking" in response.data
+
+
+def test_names_titles_and_venues_stored_with_line_breaks_still_make_feeds_of_one_line_each(
+    api, client, engine, group, make_event
+):
+    """Before the API refused a line break in a name, one could be stored: each feed shows it
+    on one line (and a description without its control characters), never a 500."""
+    event = make_event(public=True, title_cy="Diwrnod agored", title_en="Open day")
+    with engine.begin() as conn:
+        conn.execute(
+            tables.groups.update()
+            .where(tables.groups.c.id == uuid.UUID(group["id"]))
+            .values(name_cy="Grŵp celf\r\nGlynebwy\x1b", name_en="\nEbbw Vale\u2028art group")
+        )
+        conn.execute(
+            tables.events.update()
+            .where(tables.events.c.id == uuid.UUID(event["id"]))
+            .values(title_en="Open\nday\t", venue="The Hub,\vRoom 2", description_en="Line one\rLine two\x07")
+        )
+    feeds = {
+        f"/groups/{group['id']}/calendar.ics": api.get,
+        f"/public/groups/{group['id']}/calendar.ics": client.get,
+        "/calendar.ics": api.get,
+        "/public/calendar.ics": client.get,
+    }
+    for path, get in feeds.items():
+        response = get(path)
+        lines = response.get_data(as_text=True).replace("\r\n", "")  # CRLF ends each content line
+        assert not re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", lines), path  # and nothing else breaks one
+        feed = parsed(response)
+        if "groups" in path:
+            assert calendar_name(feed) == "Grŵp celf Glynebwy / Ebbw Vale art group"
+        found = vevents(feed)[event["id"]]
+        assert str(found["SUMMARY"]) == "Diwrnod agored / Open day", path
+        assert str(found["LOCATION"]) == "The Hub, Room 2", path
+        assert str(found["DESCRIPTION"]) == "Line one\nLine two", path
 
 
 def test_the_public_page_lists_upcoming_public_events_in_welsh_or_english_and_nothing_personal(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from events.domain import text
 from events.domain.registration import MAX_PLACES
 from events.domain.schedule import DEFAULT_HORIZON_WEEKS, MAX_HORIZON_WEEKS
 from events.domain.timing import DEFAULT_ZONE
@@ -21,9 +23,27 @@ from peerlink.web import paging
 
 MAX_CAPACITY = 10_000
 MAX_PENCE = 100_000_000  # a million pounds: anything above is a typing slip
-_title = validate.Length(min=1, max=200)
-_text = validate.Length(max=5000)
-_name = validate.Length(min=1, max=120)
+
+
+class _Written(validate.Validator):
+    """Text that fits where it is shown (see :mod:`events.domain.text`). Its ``regex`` is the
+    field's ``pattern`` in the OpenAPI document (apispec reads it there)."""
+
+    def __init__(self, regex: re.Pattern[str], error: str):
+        self.regex, self.error = regex, error
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self.error)
+        return value
+
+
+_one_line = _Written(text.ONE_LINE, "Must be one line: no line breaks, tabs or other control characters.")
+_paragraphs = _Written(text.PARAGRAPHS, "May hold line breaks and tabs, but no other control characters.")
+_title = [validate.Length(min=1, max=200), _one_line]  # titles and venues
+_text = [validate.Length(max=5000), _paragraphs]  # descriptions and access notes
+_name = [validate.Length(min=1, max=120), _one_line]
+_person_name = [validate.Length(min=1, max=100), _one_line]
 
 
 def _optional_text(**kwargs: Any) -> fields.String:
@@ -256,8 +276,8 @@ class SeriesQuery(Schema):
 
 
 class GuestIn(Schema):
-    given_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    family_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    given_name = fields.String(required=True, validate=_person_name)
+    family_name = fields.String(load_default=None, allow_none=True, validate=_person_name)
     email = fields.Email(required=True, validate=validate.Length(max=254))
     phone = fields.String(
         load_default=None,
@@ -409,13 +429,13 @@ class CreditIn(Schema):
     artist_name = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(min=1, max=100),
+        validate=_person_name,
         metadata={"description": "With credit 'name' only (otherwise not kept)."},
     )
     pseudonym = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(min=1, max=100),
+        validate=_person_name,
         metadata={"description": "With credit 'pseudonym' only (otherwise not kept)."},
     )
 
@@ -433,7 +453,7 @@ class ArtworkIn(CreditIn):
         load_default=None, allow_none=True, metadata={"description": "The artist, if a participant or mentor."}
     )
     title = fields.String(required=True, validate=_title)
-    medium = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    medium = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=100), _one_line])
     artist_share_percent = fields.Integer(
         strict=True,
         required=True,

@@ -98,18 +98,7 @@ class KnownFailure:
 
 
 SERVER_ERROR, UNDOCUMENTED_CONTENT_TYPE, INVALID_ACCEPTED = "ST101", "ST105", "ST201"
-CALENDAR_NAME = KnownFailure(
-    (SERVER_ERROR,),
-    "a group name with a line break (PATCH /groups/{group_id} takes one) makes the group's calendar answer 500: "
-    "icalendar refuses an unescaped newline in the calendar's name",
-    every_run=False,
-)
-KNOWN_FAILURES: dict[str, dict[str, KnownFailure]] = {
-    "events": {
-        "GET /groups/{group_id}/calendar.ics": CALENDAR_NAME,
-        "GET /public/groups/{group_id}/calendar.ics": CALENDAR_NAME,
-    },
-}
+KNOWN_FAILURES: dict[str, dict[str, KnownFailure]] = {}
 
 CHECKS = [
     checks.not_a_server_error,

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 from peerlink.contracts import (
     CATALOGUE,
     CONTACT_RECORDED,
+    REFERRAL_ACCEPTED,
     REFERRAL_PERSON_RESOLVED,
     REFERRAL_RECEIVED,
     Channel,
@@ -101,3 +102,14 @@ def test_whose_referral_it_is_is_told_in_the_referrals_own_sequence_on_its_own_e
 def test_a_referral_received_before_possible_duplicates_existed_is_read_as_not_linked():
     wire = {k: v for k, v in REFERRAL_RECEIVED.example.items() if k != "known_person"}
     assert REFERRAL_RECEIVED.load(wire)["known_person"] is False
+
+
+def test_a_referral_accepted_before_it_said_whether_the_person_is_counted_is_read_as_not_known():
+    """``counted_in_figures`` was added to v1 (matching keeps a match at the site by it): an
+    event from before it still loads, as null, for the consumer to decide, never as a "no"."""
+    wire = {k: v for k, v in REFERRAL_ACCEPTED.example.items() if k != "counted_in_figures"}
+    assert REFERRAL_ACCEPTED.load(wire)["counted_in_figures"] is None
+    data = REFERRAL_ACCEPTED.load(REFERRAL_ACCEPTED.example)
+    assert REFERRAL_ACCEPTED.dump({**data, "counted_in_figures": False})["counted_in_figures"] is False
+    with pytest.raises(ContractViolation, match="counted_in_figures"):
+        REFERRAL_ACCEPTED.dump({**data, "counted_in_figures": "only at the site"})

@@ -82,6 +82,7 @@ class Ref:
     status: str = "received"
     match_id: uuid.UUID | None = None
     flagged: bool = False  # linked to someone known at intake
+    counted: bool = True  # its consent lets the central office count the person
     pending: bool = False  # ... and nobody has said yet whether it is the same person
 
     def allowed(self) -> list[str]:
@@ -166,7 +167,13 @@ class ReferralsInvariants(RuleBasedStateMachine):
         status, body = self.call("POST", "/referrals", json=referral_body(n))
         assert status == 201, body
         known = self.person_of_body.get(n)
-        self.refs[body["id"]] = Ref(body["id"], body["person_id"], flagged=bool(known), pending=bool(known))
+        self.refs[body["id"]] = Ref(
+            body["id"],
+            body["person_id"],
+            flagged=bool(known),
+            pending=bool(known),
+            counted=referral_body(n)["consent"]["counted_in_figures"],
+        )
         self.open_issues.setdefault(body["person_id"], set())
         if known:
             # The same person again: linked to her, and nothing about her written.
@@ -259,7 +266,11 @@ class ReferralsInvariants(RuleBasedStateMachine):
             ref.match_id = None
         self.changes += 1
         self.counts[action] += 1
-        assert self.emitted() == [(f"peerlink.referral.{EVENT_OF[action]}.v1", referral)]
+        (event,) = self.watch.new()
+        assert (event.type, event.subject) == (f"peerlink.referral.{EVENT_OF[action]}.v1", referral)
+        if action in ("accept", "reopen"):
+            # Its own consent, for matching to keep the person's matches where this event goes.
+            assert event.data["counted_in_figures"] is ref.counted
 
     # Matching's events -----------------------------------------------------------------------
 

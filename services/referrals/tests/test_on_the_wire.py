@@ -115,3 +115,10 @@ def test_someone_not_counted_centrally_has_their_events_kept_at_the_site(client,
     assert all(kept["person_id"] in row.body for row in rows if row.exchange == "peerlink.site-only")
     assert not any(kept["person_id"] in row.body for row in rows if row.exchange == "peerlink.events")
     assert sum(1 for row in rows if row.exchange == "peerlink.events") == 2  # the counted person's two
+    # Each acceptance says so, so that matching keeps the person's matches where these went.
+    said = {
+        (row.exchange, parse_envelope(row.body).data["counted_in_figures"])
+        for row in rows
+        if row.event_type == "peerlink.referral.accepted.v1"
+    }
+    assert said == {("peerlink.site-only", False), ("peerlink.events", True)}

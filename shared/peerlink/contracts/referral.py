@@ -77,6 +77,16 @@ class ReferralAcceptedV1(_ReferralEvent):
     availability = _codes(AVAILABILITY_SLOTS, required=True)
     preferred_language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
     preferences = fields.Nested(MentorPreferencesV1, required=True)
+    # Added after v1 was first published, so optional to read: an event from before it is absent.
+    counted_in_figures = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "The referral's consent to be counted centrally, as on its `referral.received`: "
+            "when false, what other services say about this referral (matching's `match.*`) stays at the "
+            "site, on `peerlink.site-only`, as this event does. Always sent; absent only from events "
+            "emitted before it existed (read as null: not known)."
+        },
+    )
 
 
 class ReferralDeclinedV1(_ReferralEvent):
@@ -198,6 +208,7 @@ REFERRAL_ACCEPTED = _referral_event(
         "availability": ["tue-pm", "thu-am"],
         "preferred_language": "cy",
         "preferences": {"mentor_gender": "female", "welsh_speaking_mentor": True},
+        "counted_in_figures": True,
     },
 )
 REFERRAL_DECLINED = _referral_event(

@@ -61,6 +61,8 @@ def accepted(referral: Referral, transition: Transition, preferred_language: str
             "mentor_gender": referral.preferences.mentor_gender,
             "welsh_speaking_mentor": referral.preferences.welsh_speaking_mentor,
         },
+        # Matching keeps the person's matches at the site too when this is false.
+        "counted_in_figures": referral.consent.counted_in_figures,
     }
 
 

@@ -96,7 +96,8 @@ SITE_SERVICES = (
     ),
     ServiceAccess(
         "matching",
-        publishes={EVENTS: MATCHING_OWN, PRIVATE: ("mentor-contact",)},
+        # A match about someone not counted centrally stays at the site; mentors are staff: theirs never do.
+        publishes={**_pseudonymous(*MATCHING_OWN, site_only=("match",)), PRIVATE: ("mentor-contact",)},
         binds=_pseudonymous("mentor", "person", "referral"),
     ),
     ServiceAccess(

@@ -49,7 +49,7 @@ class Transaction(Protocol):
 
     connection: Connection
 
-    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any]) -> Any: ...
+    def emit(self, event_type: EventType, *, subject: str, data: dict[str, Any], site_only: bool = False) -> Any: ...
 
 
 class NotFound(LookupError):
@@ -190,7 +190,7 @@ def _release_mentees(tx: Transaction, mentor: Mentor, reason: str, *, at: dateti
         if not match.is_live:
             continue  # settled meanwhile (the referral withdrawn)
         request = store.get_request(tx.connection, match.request_id)
-        _settle(tx, match, reason, at=at, actor=actor)
+        _settle(tx, match, reason, at=at, actor=actor, request=request)
         if request is not None and request.current_match_id == match.id:
             store.save_request(tx.connection, waiting_again(request, at, from_mentor=mentor.id, rematch=True))
             released += 1
@@ -238,6 +238,7 @@ def referral_accepted(tx: Transaction, data: dict[str, Any], *, site: str) -> Ma
         site=site,
         profile=profile,
         at=data["accepted_at"],
+        counted_in_figures=data.get("counted_in_figures"),
     )
     if request is None:
         return None
@@ -256,7 +257,7 @@ def referral_ended(tx: Transaction, referral_id: uuid.UUID, *, reason: str, at: 
     if request.current_match_id is not None:
         match = store.get_match(tx.connection, request.current_match_id, for_update=True)
         if match is not None and match.is_live:
-            _settle(tx, match, reason, at=at, actor="referrals")
+            _settle(tx, match, reason, at=at, actor="referrals", request=request)
     status = RequestStatus.WITHDRAWN if reason == "referral-withdrawn" else RequestStatus.CLOSED
     ended = replace(request, status=status, current_match_id=None, requeued_from_mentor=None, updated_at=at)
     store.save_request(tx.connection, ended)
@@ -274,7 +275,7 @@ def referral_requeued(
         return None
     match = store.get_match(tx.connection, match_id, for_update=True)
     if match is not None and match.is_live:
-        _settle(tx, match, reason, at=at, actor="referrals")
+        _settle(tx, match, reason, at=at, actor="referrals", request=request)
     again = waiting_again(request, at)
     store.save_request(tx.connection, again)
     return again
@@ -287,26 +288,42 @@ def person_erased(tx: Transaction, person_id: uuid.UUID, *, at: datetime) -> int
         if request.current_match_id is not None:
             match = store.get_match(tx.connection, request.current_match_id, for_update=True)
             if match is not None and match.is_live:
-                _settle(tx, match, "person-erased", at=at, actor="referrals")
+                _settle(tx, match, "person-erased", at=at, actor="referrals", request=request)
         store.erase_request(tx.connection, request, at)
         erased += 1
     store.forget_person(tx.connection, person_id)
     return erased
 
 
-def _settle(tx: Transaction, match: Match, reason: str, *, at: datetime, actor: str) -> Match:
+def _settle(
+    tx: Transaction, match: Match, reason: str, *, at: datetime, actor: str, request: MatchRequest | None
+) -> Match:
     """A live match overtaken by events: a proposal is cancelled, a confirmed match ends."""
     if match.status is MatchStatus.PROPOSED:
         cancel_reason = reason if reason in MATCH_CANCEL_REASONS else "referral-withdrawn"
         settled = lifecycle.cancel(match, reason=cancel_reason, at=at)
         store.save_match(tx.connection, settled)
-        tx.emit(MATCH_CANCELLED, subject=str(match.id), data=events.match_cancelled(settled))
+        _emit_match(tx, MATCH_CANCELLED, settled, events.match_cancelled(settled), request)
         return settled
     end_reason = reason if reason in MATCH_END_REASONS else "referral-withdrawn"
     settled = lifecycle.end(match, reason=end_reason, at=at, actor=actor)
     store.save_match(tx.connection, settled)
-    tx.emit(MATCH_ENDED, subject=str(match.id), data=events.match_ended(settled))
+    _emit_match(tx, MATCH_ENDED, settled, events.match_ended(settled), request)
     return settled
+
+
+def _emit_match(
+    tx: Transaction, event_type: EventType, match: Match, data: dict[str, Any], request: MatchRequest | None
+) -> None:
+    """A match event goes where its referral's own events go: kept at the site when the
+    person's consent does not let the central office count them (their ids and this match
+    would let it count them anyway). ``request`` is the match's, if the caller holds it."""
+    if request is None or request.id != match.request_id:
+        request = store.get_request(tx.connection, match.request_id)
+    # A match always has its request (a foreign key); were it missing, nothing says the person
+    # may be counted, so the event stays at the site.
+    kept_at_site = request is None or request.kept_at_site
+    tx.emit(event_type, subject=str(match.id), data=data, site_only=kept_at_site)
 
 
 # Matches ---------------------------------------------------------------------------------------
@@ -344,7 +361,7 @@ def _propose(
         tx.connection,
         replace(request, status=RequestStatus.PROPOSED, current_match_id=match.id, rematch_due=False),
     )
-    tx.emit(MATCH_PROPOSED, subject=str(match.id), data=events.match_proposed(match))
+    _emit_match(tx, MATCH_PROPOSED, match, events.match_proposed(match), request)
     log.info("match proposed", extra={"match_id": str(match.id), "method": match.method})
     return match
 
@@ -424,7 +441,7 @@ def confirm_match(tx: Transaction, match_id: uuid.UUID, *, site: str, at: dateti
             tx.connection,
             replace(request, status=RequestStatus.MATCHED, requeued_from_mentor=None, updated_at=at),
         )
-    tx.emit(MATCH_CONFIRMED, subject=str(match.id), data=events.match_confirmed(confirmed))
+    _emit_match(tx, MATCH_CONFIRMED, confirmed, events.match_confirmed(confirmed), request)
     return confirmed
 
 
@@ -436,7 +453,7 @@ def decline_match(tx: Transaction, match_id: uuid.UUID, *, by: str, reason: str,
     request = store.get_request(tx.connection, match.request_id, for_update=True)
     if request is not None and request.current_match_id == match.id:
         store.save_request(tx.connection, waiting_again(request, at))
-    tx.emit(MATCH_DECLINED, subject=str(match.id), data=events.match_declined(declined))
+    _emit_match(tx, MATCH_DECLINED, declined, events.match_declined(declined), request)
     return declined
 
 
@@ -464,7 +481,7 @@ def end_match(
                 match_id=match.id,
             ),
         )
-    tx.emit(MATCH_ENDED, subject=str(match.id), data=events.match_ended(ended))
+    _emit_match(tx, MATCH_ENDED, ended, events.match_ended(ended), request)
     return ended
 
 
@@ -662,7 +679,7 @@ def declare_conflict(
             request = store.get_request(tx.connection, match.request_id)
             declined = lifecycle.decline(match, by="coordinator", reason="conflict-of-interest", at=at)
             store.save_match(tx.connection, declined)
-            tx.emit(MATCH_DECLINED, subject=str(match.id), data=events.match_declined(declined))
+            _emit_match(tx, MATCH_DECLINED, declined, events.match_declined(declined), request)
             if request is not None and request.current_match_id == match.id:
                 store.save_request(tx.connection, waiting_again(request, at))
     return entry, True

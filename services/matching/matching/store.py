@@ -85,6 +85,9 @@ requests = sa.Table(
     sa.Column("current_match_id", sa.Uuid),
     sa.Column("updated_at", UTCDateTime()),
     sa.Column("erased_at", UTCDateTime()),
+    # False: the referral's consent keeps its matches' events at the site (peerlink.site-only).
+    # Not personal (it says where events go) and kept after erasure, as the ids are.
+    sa.Column("counted_in_figures", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 _LIVE_MATCH = sa.text("status IN ('proposed', 'confirmed')")
@@ -361,6 +364,7 @@ def _request_values(request: MatchRequest) -> dict[str, Any]:
         "rematch_due": request.rematch_due,
         "current_match_id": request.current_match_id,
         "updated_at": request.updated_at,
+        "counted_in_figures": request.counted_in_figures,
     }
 
 
@@ -384,6 +388,7 @@ def _request(row: Any) -> MatchRequest:
         rematch_due=row.rematch_due,
         current_match_id=row.current_match_id,
         updated_at=row.updated_at,
+        counted_in_figures=row.counted_in_figures,
     )
 
 

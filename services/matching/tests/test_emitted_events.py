@@ -2,6 +2,7 @@
 
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from marshmallow import RAISE
@@ -100,3 +101,74 @@ def test_referrals_gets_what_it_reads_from_match_confirmed_and_ended(
             assert data["reason"] in MATCH_END_REASONS and data["ended_at"] is not None
     reasons = {CATALOGUE[e.type].load(e.data)["reason"] for e in envelopes if e.type.endswith("ended.v1")}
     assert reasons >= {"completed", "mentor-paused"}
+
+
+def _exchanges_of(engine, request_id):
+    """(event type, exchange) of every match event about one request, in order."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(outbox.c.event_type, outbox.c.exchange, outbox.c.body)
+            .where(outbox.c.event_type.like("peerlink.match.%"))
+            .order_by(outbox.c.position)
+        ).all()
+    return [
+        (row.event_type.split(".")[2], row.exchange)
+        for row in rows
+        if parse_envelope(row.body).data["referral_id"] == request_id
+    ]
+
+
+def test_every_match_event_about_someone_not_counted_centrally_stays_at_the_site(engine, register, waiting, post):
+    """Each way matching emits a match event (by hand, a published run, a do-not-match, a
+    withdrawn referral, an erasure, a paused mentor) sends it where the referral's own events
+    went: `peerlink.site-only` for a person whose consent keeps them out of the central figures,
+    `peerlink.events` for everyone else; same type, data and routing key either way."""
+    from matching import commands, store
+    from peerlink.outbox import Producer, UnitOfWork
+
+    mentor, spare, pausing = (register(capacity=4)["id"] for _ in range(3))
+
+    def story_of(counted):
+        declined, ended, withdrawn, erased, paused = (waiting(counted_in_figures=counted) for _ in range(5))
+        first = post("/matches", request_id=declined, mentor_id=mentor).get_json()
+        post(f"/matches/{first['id']}/decline", declined_by="mentee", reason="mentee-declined")
+        post(f"/requests/{declined}/do-not-match", mentor_id=spare, reason="shared-network")
+        run = post("/matching-runs", request_ids=[declined]).get_json()
+        post(f"/matching-runs/{run['id']}/publish")  # proposes the only mentor left ...
+        post(f"/requests/{declined}/do-not-match", mentor_id=pausing, reason="family-or-friend")  # ... declined
+        confirmed = post("/matches", request_id=ended, mentor_id=mentor, confirm=True).get_json()
+        post(f"/matches/{confirmed['id']}/end", reason="not-a-fit")
+        post("/matches", request_id=withdrawn, mentor_id=spare)
+        post("/matches", request_id=erased, mentor_id=spare)
+        post("/matches", request_id=paused, mentor_id=pausing, confirm=True)
+        with UnitOfWork(engine, Producer("ebbw-vale", "matching")) as uow:
+            commands.referral_ended(uow, uuid.UUID(withdrawn), reason="referral-withdrawn", at=datetime.now(UTC))
+            person = store.get_request(uow.connection, uuid.UUID(erased)).person_id
+            commands.person_erased(uow, person, at=datetime.now(UTC))
+            uow.commit()
+        return {"declined": declined, "ended": ended, "withdrawn": withdrawn, "erased": erased, "paused": paused}
+
+    kept, counted = story_of(False), story_of(True)
+    post(f"/mentors/{pausing}/pause", reason="health")  # ends both people's matches with this mentor
+
+    expected = {
+        "declined": ["proposed", "declined", "proposed", "declined"],
+        "ended": ["proposed", "confirmed", "ended"],
+        "withdrawn": ["proposed", "cancelled"],
+        "erased": ["proposed", "cancelled"],
+        "paused": ["proposed", "confirmed", "ended"],
+    }
+    for story, verbs in expected.items():
+        assert _exchanges_of(engine, kept[story]) == [(v, "peerlink.site-only") for v in verbs], story
+        assert _exchanges_of(engine, counted[story]) == [(v, EVENTS_EXCHANGE) for v in verbs], story
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox).where(outbox.c.event_type.like("peerlink.match.%"))).all()
+        mentor_exchanges = set(
+            conn.execute(sa.select(outbox.c.exchange).where(outbox.c.event_type.like("peerlink.mentor.%"))).scalars()
+        )
+    for row in rows:  # what is kept at the site is the event as it would have travelled
+        event_type = CATALOGUE[row.event_type]
+        assert row.routing_key == event_type.routing_key("ebbw-vale")
+        event_type.schema(unknown=RAISE).load(parse_envelope(row.body).data)
+    # Mentors are staff, not people referred: their events always go to the central office.
+    assert mentor_exchanges == {EVENTS_EXCHANGE}

@@ -10,12 +10,15 @@ from matching.handlers import subscriptions
 from matching.store import matches, requests
 from peerlink.consumer import Consumer
 from peerlink.contracts import (
+    EVENTS_EXCHANGE,
     PERSON_ERASED,
     REFERRAL_ACCEPTED,
     REFERRAL_CLOSED,
     REFERRAL_REQUEUED,
     REFERRAL_WITHDRAWN,
+    SITE_ONLY_EXCHANGE,
 )
+from peerlink.envelope import parse_envelope
 from peerlink.outbox import Producer
 from peerlink.relay import Relay
 from peerlink.tables import inbox
@@ -23,6 +26,7 @@ from peerlink.testing import (
     count_rows,
     make_envelope,
     publish_envelopes,
+    publish_raw,
     running,
     sample_data,
     wait_for_consumer,
@@ -274,6 +278,54 @@ def test_a_paused_mentors_mentees_are_proposed_a_free_mentor_or_wait_with_priori
     reasons = {e["mentor_id"]: [r["reason"] for r in e["reasons"]] for e in suggestions.get_json()["excluded"]}
     assert reasons[pausing["id"]] == ["Is paused."]
     assert "Does not speak Welsh, which the person needs." in reasons[free["id"]]
+
+
+def test_someone_not_counted_centrally_is_matched_and_re_matched_at_the_site_only(
+    engine, amqp_url, consumer, client, tokens, register, post, spy
+):
+    """The consent on ``referral.accepted`` is kept with the request: hers arrives on
+    peerlink.site-only (as referrals sends it), and one from a referrals too old to say is taken
+    as counted. Then, through the relay and the broker, every match event about her reaches
+    peerlink.site-only and none peerlink.events, and the counted person's the other way round;
+    her re-match, proposed by matching's own consumer on its mentor.paused (on peerlink.events:
+    mentors are staff), stays at the site too."""
+    central, at_site = spy(EVENTS_EXCHANGE, "*.match.*"), spy(SITE_ONLY_EXCHANGE, "*.match.*")
+    kept, counted = accepted(counted_in_figures=False), accepted(counted_in_figures=True)
+    unsaid = {k: v for k, v in REFERRAL_ACCEPTED.load(accepted().data).items() if k != "counted_in_figures"}
+    older = make_envelope(REFERRAL_ACCEPTED, unsaid, subject=str(unsaid["referral_id"]))
+    assert "counted_in_figures" not in older.data
+    publish_raw(
+        amqp_url,
+        SITE_ONLY_EXCHANGE,
+        REFERRAL_ACCEPTED.routing_key("ebbw-vale"),
+        [kept.to_json()],
+        message_ids=[kept.id],
+        types=[kept.type],
+    )
+    publish_envelopes(amqp_url, [counted, older])
+    handled(engine, 3)
+    assert request_of(engine, kept.data["referral_id"]).counted_in_figures is False
+    assert request_of(engine, counted.data["referral_id"]).counted_in_figures is True
+    assert request_of(engine, older.data["referral_id"]).counted_in_figures is True
+
+    pausing = register(capacity=2)
+    register(capacity=2)  # free for both re-matches
+    for event in (kept, counted):
+        post("/matches", request_id=event.data["referral_id"], mentor_id=pausing["id"], confirm=True)
+    post(f"/mentors/{pausing['id']}/pause", reason="health")
+    with running(Relay(engine, amqp_url, service="matching", idle_poll=0.05)):
+        wait_until(lambda: count_rows(engine, matches, matches.c.method == "rematch") == 2, what="two re-matches")
+        # Each: proposed and confirmed by hand, ended by the pause, proposed again by the worker.
+        kept_messages, central_messages = at_site.wait_for(4), central.wait_for(4)
+
+    def about(messages):
+        return sorted((parse_envelope(m.body).data["person_id"], m.delivery_info["routing_key"]) for m in messages)
+
+    verbs = sorted(["proposed", "confirmed", "ended", "proposed"])
+    assert about(kept_messages) == sorted((kept.data["person_id"], f"ebbw-vale.match.{v}") for v in verbs)
+    assert about(central_messages) == sorted((counted.data["person_id"], f"ebbw-vale.match.{v}") for v in verbs)
+    rematch = client.get(f"/requests/{kept.data['referral_id']}", headers=tokens.header()).get_json()
+    assert rematch["status"] == "proposed" and rematch["urgent"] is True
 
 
 def test_the_worker_process_turns_an_accepted_referral_into_a_request(tmp_path, amqp_url, processes):

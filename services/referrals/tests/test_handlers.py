@@ -7,11 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from peerlink.consumer import Consumer
-from peerlink.contracts import MATCH_CONFIRMED, MATCH_ENDED
+from peerlink.contracts import MATCH_CONFIRMED, MATCH_ENDED, SITE_ONLY_EXCHANGE
 from peerlink.outbox import Producer
 from peerlink.parking import list_parked
 from peerlink.tables import outbox
-from peerlink.testing import make_envelope, publish_envelopes, running, wait_for_consumer, wait_until
+from peerlink.testing import make_envelope, publish_envelopes, publish_raw, running, wait_for_consumer, wait_until
 from peerlink.topology import ConsumerQueues
 from referrals.handlers import subscriptions
 from referrals.store import transitions
@@ -59,6 +59,34 @@ def test_a_confirmed_match_moves_the_referral_to_matched_once(client, tokens, en
     assert str(match_id) in matched_body
     listed = client.get("/waiting-list", headers=tokens.header()).get_json()
     assert listed["waiting"] == 0 and listed["median_wait_days"] == 0 and listed["matches_counted"] == 1
+
+
+def test_a_match_kept_at_the_site_moves_the_referral_of_someone_not_counted_centrally(
+    client, tokens, engine, amqp_url, consumer, create, act, someone
+):
+    """Matching sends the match events of a person not counted centrally to peerlink.site-only
+    only: referrals hears them there, and what it says next stays at the site too."""
+    body = someone(1)
+    referral = create({**body, "consent": {**body["consent"], "counted_in_figures": False}})
+    act(referral["id"], "accept")
+    match_id = uuid.uuid4()
+    for event in (
+        match_event(MATCH_CONFIRMED, referral, match_id, confirmed_at=datetime.now(UTC)),
+        match_event(MATCH_ENDED, referral, match_id, reason="not-a-fit", ended_at=datetime.now(UTC)),
+    ):
+        routing_key = f"ebbw-vale.match.{event.type.split('.')[2]}"
+        publish_raw(amqp_url, SITE_ONLY_EXCHANGE, routing_key, [event.to_json()], message_ids=[event.id])
+        wait_until(
+            lambda e=event: _inbox_count(engine) == (1 if e.type.endswith("confirmed.v1") else 2), what=event.type
+        )
+    assert status(client, tokens, referral) == "accepted"  # matched, then back on the waiting list
+    with engine.connect() as conn:
+        said = conn.execute(
+            sa.select(outbox.c.event_type, outbox.c.exchange).where(outbox.c.subject == referral["id"])
+        ).all()
+    assert {(t.split(".")[2], x) for t, x in said} == {
+        (verb, SITE_ONLY_EXCHANGE) for verb in ("received", "accepted", "matched", "requeued")
+    }
 
 
 def _inbox_count(engine):

@@ -4,6 +4,9 @@ A match is proposed (by a coordinator, a whole-group run or a re-match), then co
 declined; a confirmed match ends with a reason. A proposal that events overtook (the referral
 withdrawn or closed, the person erased, the mentor paused or left) is cancelled: nobody
 declined it. Only confirmation and ending change a referral.
+
+A match event about a person whose referral does not let the central office count them goes to
+``peerlink.site-only``, as the referral's own events do (``referral.accepted`` says which).
 """
 
 from marshmallow import Schema, fields, validate

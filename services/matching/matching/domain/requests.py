@@ -3,6 +3,10 @@
 One request per referral (its id is the referral's id): needs, interests, weekly times,
 language and preferences, from ``referral.accepted``. It waits, is proposed a mentor, is
 matched; a match that ends puts it back to waiting; the referral's end closes it.
+
+It also keeps whether the referral's consent lets the central office count the person: when
+it does not, every ``match.*`` event about the request stays at the site, as the referral's
+own events do.
 """
 
 from __future__ import annotations
@@ -46,10 +50,18 @@ class MatchRequest:
     rematch_due: bool = False
     current_match_id: uuid.UUID | None = None
     updated_at: datetime | None = None
+    # The referral's consent to be counted centrally (``referral.accepted``). A request stored
+    # before matching knew it, or accepted by a referrals too old to say, is taken as counted.
+    counted_in_figures: bool = True
 
     @property
     def referral_id(self) -> uuid.UUID:
         return self.id
+
+    @property
+    def kept_at_site(self) -> bool:
+        """Its match events go to ``peerlink.site-only``, never to the central office."""
+        return not self.counted_in_figures
 
     @property
     def urgent(self) -> bool:
@@ -67,8 +79,13 @@ def accepted(
     site: str,
     profile: dict[str, object],
     at: datetime,
+    counted_in_figures: bool | None = None,
 ) -> MatchRequest | None:
-    """The request after ``referral.accepted``; None when there is nothing to change."""
+    """The request after ``referral.accepted``; None when there is nothing to change.
+
+    ``counted_in_figures`` None (an event from before the field existed) says nothing: a new
+    request is taken as counted, an existing one keeps what it knew."""
+    counted = {} if counted_in_figures is None else {"counted_in_figures": counted_in_figures}
     fields = {
         "support_needs": tuple(dict.fromkeys(profile["support_needs"])),  # type: ignore[call-overload]
         "interests": tuple(dict.fromkeys(profile["interests"])),  # type: ignore[call-overload]
@@ -88,6 +105,7 @@ def accepted(
             waiting_since=at,
             updated_at=at,
             **fields,  # type: ignore[arg-type]
+            **counted,  # type: ignore[arg-type]
         )
     if existing.status is RequestStatus.ERASED:
         return None
@@ -103,9 +121,10 @@ def accepted(
             current_match_id=None,
             updated_at=at,
             **fields,  # type: ignore[arg-type]
+            **counted,  # type: ignore[arg-type]
         )
     # The same referral accepted again while live: its profile may have changed, its place is kept.
-    return replace(existing, updated_at=at, **fields)  # type: ignore[arg-type]
+    return replace(existing, updated_at=at, **fields, **counted)  # type: ignore[arg-type]
 
 
 def waiting_again(

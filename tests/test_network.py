@@ -430,9 +430,12 @@ def test_the_central_office_sees_every_site_and_a_cut_link_loses_and_doubles_not
         for n in range(number + 1):
             sites[name].register_mentor(n)
         sites[name].card_sale(quantity=10 + number, unit_pence=250)
-    sites["merthyr"].refer(99, rng, counted=False)  # stays at the site
+    # Someone who did not agree to be counted: her referral, and her match, stay at the site.
+    kept = sites["merthyr"].refer(99, rng, counted=False)
+    sites["merthyr"].register_mentor(99)  # a place for everyone waiting at merthyr, her included
     matched = {name: site.match_everyone_waiting() for name, site in sites.items()}
     assert all(matched.values()), matched
+    assert any(r["id"] == kept["id"] and r["matched_at"] for r in sites["merthyr"].referrals())
     for site in sites.values():
         site.session_with_attendance(people=3)
     assert_central_equals_the_sites(sites, report_base, tokens)
@@ -481,8 +484,8 @@ def test_the_central_office_sees_every_site_and_a_cut_link_loses_and_doubles_not
     body = assert_central_equals_the_sites(sites, report_base, tokens)
     assert body["network"]["referrals"]["received"] == before + streamed
     assert body["network"]["money"]["raised_pence"] == (10 + 11 + 12) * 250
-    assert body["network"]["mentors"]["active"] == 1 + 2 + 3
-    assert body["network"]["matches"]["confirmed"] == sum(matched.values())
+    assert body["network"]["mentors"]["active"] == 1 + 3 + 3
+    assert body["network"]["matches"]["confirmed"] == sum(matched.values()) - 1  # not hers
 
     # The central exchange saw more deliveries than there are events (the copies, and any the
     # shovel re-sent on its own): each was absorbed, counted once.
@@ -514,3 +517,5 @@ def test_the_central_office_sees_every_site_and_a_cut_link_loses_and_doubles_not
         text = message.body if isinstance(message.body, str) else message.body.decode()
         assert find_personal_data(text, known=known) == [], text
         assert json.loads(text)["site"] in SITES
+        # Nor anything about the person not counted: no referral event, no match event names her.
+        assert kept["person_id"] not in text and kept["id"] not in text, text

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from notifications import store
 from notifications.handlers import subscriptions
@@ -13,7 +14,9 @@ from peerlink.contracts import (
     ARTEVENT_CANCELLED,
     ARTEVENT_CHANGED,
     ARTEVENT_SCHEDULED,
+    CATALOGUE,
     CONTACT_RECORDED,
+    EVENTS_EXCHANGE,
     GUEST_CONTACT_RECORDED,
     MATCH_CONFIRMED,
     MATCH_ENDED,
@@ -27,6 +30,7 @@ from peerlink.contracts import (
     REGISTRATION_CONFIRMED,
     REGISTRATION_PROMOTED,
     REGISTRATION_WAITLISTED,
+    SITE_ONLY_EXCHANGE,
 )
 from peerlink.outbox import Producer
 from peerlink.tables import inbox
@@ -34,6 +38,7 @@ from peerlink.testing import (
     count_rows,
     make_envelope,
     publish_envelopes,
+    publish_raw,
     running,
     sample_data,
     wait_for_consumer,
@@ -125,6 +130,61 @@ def test_a_confirmed_match_writes_to_mentee_and_mentor_and_an_ending_for_safegua
         completed,
         until=lambda: count_rows(engine, store.deliveries, store.deliveries.c.kind == "match-ended") == 4,
     )
+
+
+def test_a_match_kept_at_the_site_is_written_about_once_to_mentee_and_mentor(engine, consume, amqp_url):
+    """Matching sends the match events of someone not counted centrally to peerlink.site-only
+    (same type, data and routing key): notifications' inbox is bound there too, and owes the same
+    messages, once, kept at the site. A copy on both exchanges (one event, one id) is one event."""
+
+    def on(exchange, *envelopes):
+        for envelope in envelopes:
+            publish_raw(
+                amqp_url,
+                exchange,
+                CATALOGUE[envelope.type].routing_key(envelope.site),
+                [envelope.to_json()],
+                message_ids=[envelope.id],
+                types=[envelope.type],
+            )
+
+    def handled(envelope):
+        return lambda: count_rows(engine, inbox, inbox.c.event_id == envelope.id) == 1
+
+    def confirmations_handled():  # the consumer's own count of match.confirmed it ran handlers for
+        labels = {"consumer": "notifications", "type": MATCH_CONFIRMED.name}
+        return REGISTRY.get_sample_value("peerlink_consumer_handled_total", labels) or 0.0
+
+    received = event(REFERRAL_RECEIVED, counted_in_figures=False)  # she did not agree to be counted
+    ids = {"person_id": received.data["person_id"], "referral_id": received.data["referral_id"]}
+    confirmed = event(MATCH_CONFIRMED, **ids)
+    mentee, mentor = confirmed.data["person_id"], confirmed.data["mentor_id"]
+    consume(received, until=handled(received))
+    before = confirmations_handled()
+    on(SITE_ONLY_EXCHANGE, confirmed)
+    wait_until(handled(confirmed), what="match.confirmed heard on peerlink.site-only")
+    on(SITE_ONLY_EXCHANGE, confirmed)  # redelivered on the same exchange
+    on(EVENTS_EXCHANGE, confirmed)  # and a copy on the central one, with the same id
+    marker = event(CONTACT_RECORDED)  # one queue, handled in order: after the copies, so are they
+    consume(marker, until=handled(marker))
+    owed_for_it = owed(engine, store.deliveries.c.event_id == confirmed.id)
+    assert owed_for_it == sorted(
+        [("match-confirmed-mentee", mentee, channel) for channel in ("email", "sms")]
+        + [("match-confirmed-mentor", mentor, channel) for channel in ("email", "sms")]
+    )
+    assert confirmations_handled() - before == 1  # the copies were skipped, not run again
+    ended = event(MATCH_ENDED, **{k: confirmed.data[k] for k in ("match_id", "mentor_id")}, **ids, reason="completed")
+    on(SITE_ONLY_EXCHANGE, ended)
+    wait_until(handled(ended), what="match.ended heard on peerlink.site-only")
+    assert owed(engine, store.deliveries.c.event_id == ended.id) == sorted(
+        [("match-ended", who, channel) for who in (mentee, mentor) for channel in ("email", "sms")]
+    )
+    with engine.connect() as conn:
+        kept = conn.execute(
+            sa.select(store.deliveries.c.site_only).where(store.deliveries.c.event_id.in_([confirmed.id, ended.id]))
+        ).scalars()
+        assert set(kept) == {True}  # about her: what is sent is told at the site only
+        assert store.get_match(conn, confirmed.data["match_id"]).status == "ended"
 
 
 def test_registrations_reminders_and_the_changes_and_cancellations_of_events(engine, person, consume):

@@ -77,8 +77,17 @@ def test_the_checked_in_procfile_is_what_the_launcher_says_and_runs_every_site_a
 def test_make_run_runs_the_launcher_for_the_whole_network_or_one_site():
     def recipe(*args: str) -> list[str]:
         # -o: the virtualenv counts as installed, so only the run recipe is printed (-n runs nothing).
+        # Under `make test` this make is a sub-make: without MAKELEVEL and MAKEFLAGS from the outer one
+        # it prints only the recipe (no "Entering directory" lines, no inherited flags).
+        outer_make = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+        environment = {key: value for key, value in os.environ.items() if key not in outer_make}
         done = subprocess.run(
-            ["make", "-n", "-o", ".venv/.installed", "run", *args], cwd=ROOT, capture_output=True, text=True, check=True
+            ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "run", *args],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return [line for line in done.stdout.splitlines() if line.strip()]
 

@@ -31,7 +31,7 @@ from peerlink.contracts import (
 )
 from peerlink.contracts.vocabulary import age_band
 from referrals import store
-from referrals.domain import advocacy, duplicates, erasure, events, intake, outcomes, workflow
+from referrals.domain import advocacy, days, duplicates, erasure, events, intake, outcomes, workflow
 from referrals.domain.workflow import Action, Referral, Status
 
 
@@ -75,7 +75,7 @@ def take_referral(
     idempotency: tuple[str, str] | None = None,
 ) -> Taken:
     """Take a referral in, on the site's day (``zone``): eligibility and age are the site's."""
-    today = intake.day_of(now, zone)
+    today = days.day_of(now, zone)  # a sixteenth birthday starts at midnight in Wales
     intake.check_eligibility(new, today)
     conn = tx.connection
     if idempotency:
@@ -161,14 +161,16 @@ def resolve_possible_duplicate(
     check = store.get_possible_duplicate(conn, referral_id, for_update=True)
     if check is None:
         raise NotFound(f"Referral {referral_id} was not linked to anyone as a possible duplicate.")
-    duplicates.ensure_pending(check)
+    duplicates.ensure_pending(check, zone)
     assert check.proposed is not None
     known = _person(tx, check.person_id, for_update=True)
     if decision is duplicates.Resolution.SAME_PERSON:
         assert known.date_of_birth is not None  # erasure resolves what was linked to her
         # (She was 16 or over when first referred, so on this later day too: no check again.)
-        day = intake.day_of(referral.received_at, zone)
-        resolved = duplicates.resolve(check, decision, apply_contact_details=apply_contact_details, at=at, actor=actor)
+        day = days.day_of(referral.received_at, zone)
+        resolved = duplicates.resolve(
+            check, decision, apply_contact_details=apply_contact_details, at=at, actor=actor, zone=zone
+        )
         # Hers now: her age band and consent review (asked again at 18) follow her record.
         moved = replace(
             referral,
@@ -184,7 +186,7 @@ def resolve_possible_duplicate(
         person = duplicates.different_person(check.proposed)
         store.add_person(conn, person, _identity(person), created_at=at)
         resolved = duplicates.resolve(
-            check, decision, apply_contact_details=False, at=at, actor=actor, new_person_id=person.id
+            check, decision, apply_contact_details=False, at=at, actor=actor, zone=zone, new_person_id=person.id
         )
         moved = replace(referral, person_id=person.id, known_person=False, duplicate_of=None, duplicate_pending=False)
         tx.emit(CONTACT_RECORDED, subject=str(person.id), data=events.contact(person))
@@ -308,11 +310,12 @@ def _referral(tx: Transaction, referral_id: uuid.UUID) -> Referral:
 
 
 def open_advocacy_issue(
-    tx: Transaction, person_id: uuid.UUID, *, category: str, summary: str, now: datetime
+    tx: Transaction, person_id: uuid.UUID, *, category: str, summary: str, now: datetime, zone: tzinfo
 ) -> advocacy.AdvocacyIssue:
-    _person(tx, person_id, for_update=True)  # one writer a person: the limit of three holds
+    person = _person(tx, person_id, for_update=True)  # one writer a person: the limit of three holds
+    erasure.ensure_not_erased(person, zone)
     issue = advocacy.open_issue(
-        person_id, store.issues_of(tx.connection, person_id), category=category, summary=summary, now=now
+        person_id, store.issues_of(tx.connection, person_id), category=category, summary=summary, now=now, zone=zone
     )
     store.add_issue(tx.connection, issue)
     tx.emit(
@@ -325,13 +328,13 @@ def open_advocacy_issue(
 
 
 def resolve_advocacy_issue(
-    tx: Transaction, person_id: uuid.UUID, issue_id: uuid.UUID, *, resolution: str, now: datetime
+    tx: Transaction, person_id: uuid.UUID, issue_id: uuid.UUID, *, resolution: str, now: datetime, zone: tzinfo
 ) -> advocacy.AdvocacyIssue:
-    _person(tx, person_id, for_update=True)
+    erasure.ensure_not_erased(_person(tx, person_id, for_update=True), zone)
     issue = store.get_issue(tx.connection, person_id, issue_id)
     if issue is None:
         raise NotFound(f"No advocacy issue {issue_id} for this person.")
-    resolved = advocacy.resolve(issue, resolution=resolution, now=now)
+    resolved = advocacy.resolve(issue, resolution=resolution, now=now, zone=zone)
     store.save_issue(tx.connection, resolved)
     tx.emit(
         ADVOCACY_RESOLVED,
@@ -379,10 +382,10 @@ def record_check_in(
 # Erasure ----------------------------------------------------------------------------------
 
 
-def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime, actor: str) -> None:
+def erase_person(tx: Transaction, person_id: uuid.UUID, *, now: datetime, actor: str, zone: tzinfo) -> None:
     """Withdraw what is open, then erase everything personal; the counts stay."""
     person = _person(tx, person_id, for_update=True)
-    erased = erasure.erase(person, now)
+    erased = erasure.erase(person, now, zone)
     counted = _counted(tx, person_id)
     for referral in store.referrals_of(tx.connection, person_id):
         if referral.is_open:

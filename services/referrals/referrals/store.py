@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from peerlink.audit import audit_table
 from peerlink.contracts import PRIVATE_EXCHANGE
 from peerlink.db import UTCDateTime, new_metadata
 from peerlink.tables import outbox
+from referrals.domain import days
 from referrals.domain.advocacy import AdvocacyIssue
 from referrals.domain.duplicates import PossibleDuplicate, ProposedDetails, Resolution
 from referrals.domain.figures import TRIAGE_DUE_WITHIN
@@ -427,9 +428,10 @@ SORTABLE = {
 
 
 def list_referrals(
-    conn: Connection, query: ReferralFilter, *, now: datetime, today: date
+    conn: Connection, query: ReferralFilter, *, now: datetime, zone: tzinfo
 ) -> tuple[list[Referral], int]:
-    """A page of referrals; ``today`` is the site's day (a consent review falls due on it)."""
+    """A page of referrals. Days are the site's (``zone``): those received on a day, and a
+    consent review falling due today."""
     conditions: list[Any] = []
     if query.status:
         conditions.append(referrals.c.status == query.status)
@@ -438,11 +440,9 @@ def list_referrals(
     if query.need:
         conditions.append(_has_need(conn.dialect.name, query.need))
     if query.received_from:
-        conditions.append(referrals.c.received_at >= datetime.combine(query.received_from, time(), UTC))
+        conditions.append(referrals.c.received_at >= days.start_of(query.received_from, zone))
     if query.received_to:
-        conditions.append(
-            referrals.c.received_at < datetime.combine(query.received_to + timedelta(days=1), time(), UTC)
-        )
+        conditions.append(referrals.c.received_at < days.start_of(query.received_to + timedelta(days=1), zone))
     if query.duplicate_pending is not None:
         conditions.append(referrals.c.duplicate_pending == query.duplicate_pending)
     if query.triage_overdue is not None:
@@ -454,7 +454,7 @@ def list_referrals(
     if query.consent_review_due is not None:
         due = sa.and_(
             referrals.c.status.in_([s.value for s in OPEN]),
-            referrals.c.consent_review_on <= today,
+            referrals.c.consent_review_on <= days.day_of(now, zone),
         )
         conditions.append(due if query.consent_review_due else sa.not_(sa.func.coalesce(due, sa.false())))
     column = SORTABLE[query.sort.lstrip("-")]
@@ -485,8 +485,8 @@ def accepted_referrals(conn: Connection) -> list[Referral]:
     return [_referral(row) for row in rows]
 
 
-def waits_to_match(conn: Connection, since: datetime) -> list[int]:
-    """Days from acceptance to match of every match made since ``since``."""
+def waits_to_match(conn: Connection, since: datetime) -> list[tuple[datetime, datetime]]:
+    """When each match made since ``since`` was waited for: (accepted, matched)."""
     rows = conn.execute(
         sa.select(transitions.c.referral_id, transitions.c.at).where(
             transitions.c.action == Action.MATCH.value, transitions.c.at >= since
@@ -502,7 +502,7 @@ def waits_to_match(conn: Connection, since: datetime) -> list[int]:
             )
         ).scalar_one_or_none()
         if accepted is not None:
-            waits.append((row.at - accepted).days)
+            waits.append((accepted, row.at))
     return waits
 
 

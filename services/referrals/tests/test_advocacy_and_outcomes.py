@@ -1,6 +1,7 @@
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,26 +18,30 @@ from referrals.domain.outcomes import (
 )
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+WALES = ZoneInfo("Europe/London")
 PERSON = uuid.uuid4()
 
 
 def test_a_fourth_open_issue_is_refused_naming_the_three_open():
     issues = []
     for i, category in enumerate(["housing", "benefits", "debt"]):
-        issues.append(open_issue(PERSON, issues, category=category, summary=f"issue {i}", now=T0 + timedelta(days=i)))
+        issues.append(
+            open_issue(PERSON, issues, category=category, summary=f"issue {i}", now=T0 + timedelta(days=i), zone=WALES)
+        )
     assert len(issues) == MAX_OPEN
     with pytest.raises(TooManyOpenIssues) as raised:
-        open_issue(PERSON, issues, category="legal", summary="a fourth", now=T0)
+        open_issue(PERSON, issues, category="legal", summary="a fourth", now=T0, zone=WALES)
     assert [i.category for i in raised.value.open_issues] == ["housing", "benefits", "debt"]
     assert "housing (opened 2026-11-01)" in str(raised.value)
-    issues[1] = resolve(issues[1], resolution="resolved", now=T0 + timedelta(days=9))
-    assert open_issue(PERSON, issues, category="legal", summary="now it fits", now=T0).is_open
+    issues[1] = resolve(issues[1], resolution="resolved", now=T0 + timedelta(days=9), zone=WALES)
+    assert open_issue(PERSON, issues, category="legal", summary="now it fits", now=T0, zone=WALES).is_open
 
 
 def test_an_issue_is_resolved_once():
-    issue = resolve(open_issue(PERSON, [], category="debt", summary="x", now=T0), resolution="referred-on", now=T0)
+    opened = open_issue(PERSON, [], category="debt", summary="x", now=T0, zone=WALES)
+    issue = resolve(opened, resolution="referred-on", now=T0, zone=WALES)
     with pytest.raises(AlreadyResolved):
-        resolve(issue, resolution="resolved", now=T0)
+        resolve(issue, resolution="resolved", now=T0, zone=WALES)
 
 
 def answers(value: int) -> dict[str, int]:
@@ -65,8 +70,8 @@ def test_check_ins_measure_the_change_since_the_baseline():
         now=T0 + timedelta(weeks=12),
     )
     assert (review.score, progress.baseline_score, progress.change, progress.weeks_since_baseline) == (16, 8, 8, 12)
-    assert next_check_in_due(T0, [baseline, review]) == (T0 + timedelta(weeks=24)).date()
-    assert next_check_in_due(T0, []) == T0.date()
+    assert next_check_in_due(T0, [baseline, review], WALES) == (T0 + timedelta(weeks=24)).date()
+    assert next_check_in_due(T0, [], WALES) == T0.date()
 
 
 @pytest.mark.parametrize(
@@ -134,9 +139,9 @@ def test_a_site_can_load_its_own_scale():
 
 def test_erasure_removes_everything_personal_once():
     person = Person(PERSON, "Rhian", "Pritchard", None, "cy", ContactDetails("r@example.org", "0770", ("email",), True))
-    erased = erase(person, T0)
+    erased = erase(person, T0, WALES)
     assert (erased.given_name, erased.family_name, erased.date_of_birth) == (ERASED, ERASED, None)
     assert erased.contact == ContactDetails(None, None, (), False)
     assert erased.preferred_language == "cy"  # not personal: kept for the counts
     with pytest.raises(AlreadyErased):
-        erase(erased, T0)
+        erase(erased, T0, WALES)

@@ -126,7 +126,7 @@ def test_erasure_removes_personal_data_keeps_the_counts_and_tells_the_others(cli
         "/referrals", json=body(), headers={**tokens.header(), "Idempotency-Key": "erase-me-0001"}
     ).get_json()
     act(referral["id"], "accept", note="Lives with her sister")
-    open_issue(client, tokens, referral["person_id"], summary="Her sister's tenancy")
+    issue = open_issue(client, tokens, referral["person_id"], summary="Her sister's tenancy").get_json()
     client.post(
         f"/referrals/{referral['id']}/check-ins",
         json={"timepoint": "baseline", "answers": {"coping": 2, "connected": 2, "hopeful": 2, "health": 2}},
@@ -137,6 +137,15 @@ def test_erasure_removes_personal_data_keeps_the_counts_and_tells_the_others(cli
     client.post("/referrals", json=linked, headers=tokens.header())
     person = referral["person_id"]
     assert client.delete(f"/people/{person}", headers=tokens.header()).status_code == 204
+    # Nothing new is written about her afterwards: no advocacy summary, no resolution.
+    late = open_issue(client, tokens, person, summary="Her sister's tenancy, again")
+    assert late.status_code == 409 and "nothing more is recorded" in late.get_json()["detail"]
+    resolution = client.post(
+        f"/people/{person}/advocacy-issues/{issue['id']}/resolve",
+        json={"resolution": "resolved"},
+        headers=tokens.header(),
+    )
+    assert resolution.status_code == 409
 
     # Searched for in every table, the outbox (sent or not) and the audit trail included.
     hers = ("Rhian", "Pritchard", "1985-03-02", "rhian@example.org", "900123", "someone.else@example.net", "900777")

@@ -54,7 +54,7 @@ def test_the_cohorts_figures_come_from_its_transitions():
         item, history = walk(referral(source), *steps)
         cohort.append(item)
         transitions += history
-    figures = site_figures(cohort, transitions, now=T0 + timedelta(days=30))
+    figures = site_figures(cohort, transitions, now=T0 + timedelta(days=30), today=date(2026, 7, 1))
     assert (figures.received, figures.accepted, figures.declined, figures.withdrawn_before_triage) == (6, 3, 1, 1)
     assert figures.acceptance_rate == 0.75
     assert figures.median_days_to_triage == 3.0  # 2, 4, 1, 6
@@ -68,7 +68,7 @@ def test_the_cohorts_figures_come_from_its_transitions():
 
 def test_a_second_wait_after_a_match_ended_counts_from_the_requeue():
     item, history = walk(referral(), (Action.ACCEPT, 0), (Action.MATCH, 10), (Action.REQUEUE, 40), (Action.MATCH, 45))
-    figures = site_figures([item], history, now=T0 + timedelta(days=50))
+    figures = site_figures([item], history, now=T0 + timedelta(days=50), today=date(2026, 7, 21))
     assert figures.matched == 2 and figures.wait_for_a_mentor.median_days == 7.5  # 10 and 5
 
 
@@ -81,26 +81,28 @@ def test_overdue_triage_and_consent_reviews():
     assert not consent_review_due(replace(young, status=Status.CLOSED), date(2026, 7, 2))
 
 
-def test_the_figures_endpoint_and_the_list_filters(app, client, tokens, engine, create, act, someone):
+def test_the_figures_endpoint_and_the_list_filters(app, client, tokens, engine, create, act, someone, at):
     header = tokens.header()
+    now = datetime(2026, 6, 20, 12, 0, tzinfo=UTC)  # midday: today is the same day in Wales and in UTC
+    at(now)
     accepted = create(someone(1))
     act(accepted["id"], "accept")
     declined = create(someone(2, source="self"))
     act(declined["id"], "decline", reason="other")
     waiting = create(someone(3))
     teenager = someone(4)
-    teenager["person"]["date_of_birth"] = date(date.today().year - 17, 1, 1).isoformat()
+    teenager["person"]["date_of_birth"] = date(now.year - 17, 1, 1).isoformat()
     young = create(teenager)
     with engine.begin() as conn:  # the calendar moves on: one waits 20 days, one turned 18
         conn.execute(
             referrals_table.update()
             .where(referrals_table.c.id == uuid.UUID(waiting["id"]))
-            .values(received_at=datetime.now(UTC) - timedelta(days=20))
+            .values(received_at=now - timedelta(days=20))
         )
         conn.execute(
             referrals_table.update()
             .where(referrals_table.c.id == uuid.UUID(young["id"]))
-            .values(consent_review_on=date.today() - timedelta(days=1))
+            .values(consent_review_on=now.date() - timedelta(days=1))
         )
     context: ServiceContext = app.extensions["peerlink"]
     with context.unit_of_work() as uow:
@@ -109,7 +111,7 @@ def test_the_figures_endpoint_and_the_list_filters(app, client, tokens, engine, 
             referral_id=uuid.UUID(accepted["id"]),
             match_id=uuid.uuid4(),
             mentor_id=uuid.uuid4(),
-            at=datetime.now(UTC),
+            at=now,
         )
         uow.commit()
 
@@ -119,7 +121,7 @@ def test_the_figures_endpoint_and_the_list_filters(app, client, tokens, engine, 
     assert figures["awaiting_triage"] == 2 and figures["triage_overdue"] == 1
     assert figures["matched"] == 1 and set(figures["wait_by_source"]) == {"gp"}
     assert figures["consent_reviews_due"] == 1
-    assert figures["received_to"] == date.today().isoformat()
+    assert figures["received_to"] == now.date().isoformat()
 
     def listed(query):
         return {item["id"] for item in client.get(f"/referrals?{query}", headers=header).get_json()["items"]}

@@ -5,13 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from referrals.domain.days import day_of
 from referrals.domain.intake import (
     ContactDetails,
     IneligibleReferral,
     NewReferral,
     check_eligibility,
     consent_from,
-    day_of,
     identity_of,
     matched_on,
     name_key,

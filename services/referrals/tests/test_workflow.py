@@ -1,7 +1,8 @@
 """The triage state machine: the table is the rule, and every path through it keeps its promises."""
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -22,6 +23,7 @@ from referrals.domain.workflow import (
 )
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+WALES = ZoneInfo("Europe/London")
 
 
 def referral(status: Status = Status.RECEIVED, **overrides) -> Referral:
@@ -111,12 +113,15 @@ def test_the_waiting_list_puts_priority_first_then_the_longest_wait():
     new = referral(Status.ACCEPTED, accepted_at=T0 + timedelta(days=5))
     urgent = referral(Status.ACCEPTED, accepted_at=T0 + timedelta(days=9), priority=True)
     matched = referral(Status.MATCHED, accepted_at=T0)
-    listed = waiting_list([new, matched, old, urgent], date(2026, 11, 15))
+    listed = waiting_list([new, matched, old, urgent], datetime(2026, 11, 15, 8, 0, tzinfo=UTC), WALES)
     assert [w.referral for w in listed] == [urgent, old, new]
     assert [w.days_waiting for w in listed] == [5, 14, 9]
 
 
 def test_the_median_wait():
-    assert median_wait_days([3, 10, 30]) == 10
-    assert median_wait_days([4, 10]) == 7
-    assert median_wait_days([]) is None
+    def waits(*lengths):
+        return [(T0, T0 + timedelta(days=n)) for n in lengths]
+
+    assert median_wait_days(waits(3, 10, 30), WALES) == 10
+    assert median_wait_days(waits(4, 10), WALES) == 7
+    assert median_wait_days([], WALES) is None

@@ -13,6 +13,7 @@ from peerlink.db import read_transaction
 from peerlink.web import current_principal, requires, service
 from referrals import clock, commands, store
 from referrals.api import audit, schemas, views
+from referrals.api.referrals import current_zone
 from referrals.domain.erasure import AlreadyErased
 
 blueprint = Blueprint("people", __name__, url_prefix="/people", description="People, advocacy and erasure")
@@ -119,7 +120,9 @@ class PersonById(MethodView):
         principal = current_principal()
         try:
             with service().unit_of_work() as uow:
-                commands.erase_person(uow, person_id, now=clock.now(), actor=principal.label or principal.role)
+                commands.erase_person(
+                    uow, person_id, now=clock.now(), actor=principal.label or principal.role, zone=current_zone()
+                )
                 audit.changed(uow.connection, person_id, action=audit.ERASE)
                 uow.commit()
         except AlreadyErased:
@@ -147,7 +150,7 @@ class AdvocacyIssues(MethodView):
         """Open an advocacy issue: at most three open at a time."""
         with service().unit_of_work() as uow:
             issue = commands.open_advocacy_issue(
-                uow, person_id, category=body["category"], summary=body["summary"], now=clock.now()
+                uow, person_id, category=body["category"], summary=body["summary"], now=clock.now(), zone=current_zone()
             )
             audit.changed(uow.connection, person_id)
             uow.commit()
@@ -163,7 +166,7 @@ class ResolveIssue(MethodView):
         """Close an advocacy issue, with how it ended."""
         with service().unit_of_work() as uow:
             issue = commands.resolve_advocacy_issue(
-                uow, person_id, issue_id, resolution=body["resolution"], now=clock.now()
+                uow, person_id, issue_id, resolution=body["resolution"], now=clock.now(), zone=current_zone()
             )
             audit.changed(uow.connection, person_id)
             uow.commit()

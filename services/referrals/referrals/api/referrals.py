@@ -123,9 +123,7 @@ class Referrals(MethodView):
         """List referrals: filter by status, source, need, date received, possible duplicates; sort; page."""
         now = clock.now()
         with read_transaction(service().engine) as conn:
-            items, total = store.list_referrals(
-                conn, store.ReferralFilter(**query), now=now, today=intake.day_of(now, current_zone())
-            )
+            items, total = store.list_referrals(conn, store.ReferralFilter(**query), now=now, zone=current_zone())
         audit.read((item.person_id, item.id) for item in items)
         principal = current_principal()
         return {
@@ -271,7 +269,7 @@ class CheckIns(MethodView):
         open_now = referral.status.value in ("accepted", "matched", "active")
         return {
             "items": [views.check_in(c, maximum=scale.max_score, baseline=baseline) for c in items],
-            "next_due": outcomes.next_check_in_due(referral.accepted_at, items) if open_now else None,
+            "next_due": outcomes.next_check_in_due(referral.accepted_at, items, current_zone()) if open_now else None,
         }
 
     @requires("coordinator")

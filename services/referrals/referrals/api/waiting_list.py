@@ -13,7 +13,7 @@ from peerlink.db import read_transaction
 from peerlink.web import requires, service
 from referrals import clock, store
 from referrals.api import audit, schemas
-from referrals.api.referrals import current_scale
+from referrals.api.referrals import current_scale, current_zone
 from referrals.domain.workflow import median_wait_days, waiting_list
 
 blueprint = Blueprint("waiting-list", __name__, description="The waiting list and the wellbeing scale")
@@ -25,9 +25,9 @@ class WaitingList(MethodView):
     @blueprint.response(200, schemas.WaitingListOut)
     def get(self) -> dict[str, Any]:
         """Who waits for a mentor: priority first, then longest waiting; and the median wait."""
-        now = clock.now()
+        now, zone = clock.now(), current_zone()
         with read_transaction(service().engine) as conn:
-            waiting = waiting_list(store.accepted_referrals(conn), now.date())
+            waiting = waiting_list(store.accepted_referrals(conn), now, zone)
             languages = store.languages_of(conn, [w.referral.person_id for w in waiting])
             waits = store.waits_to_match(conn, since=now - timedelta(days=365))
         audit.read((w.referral.person_id, w.referral.id) for w in waiting)
@@ -46,7 +46,7 @@ class WaitingList(MethodView):
             ],
             "waiting": len(waiting),
             "priority": sum(1 for w in waiting if w.referral.priority),
-            "median_wait_days": median_wait_days(waits),
+            "median_wait_days": median_wait_days(waits, zone),
             "matches_counted": len(waits),
         }
 

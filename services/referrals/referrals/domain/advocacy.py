@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
+
+from referrals.domain import days
 
 MAX_OPEN = 3
 
@@ -26,11 +28,11 @@ class AdvocacyIssue:
 
 
 class TooManyOpenIssues(Exception):
-    def __init__(self, open_issues: Sequence[AdvocacyIssue]):
+    def __init__(self, open_issues: Sequence[AdvocacyIssue], zone: tzinfo):
         self.open_issues = list(open_issues)
         super().__init__(
             f"A person can have at most {MAX_OPEN} open advocacy issues; resolve one of these first: "
-            + ", ".join(f"{issue.category} (opened {issue.opened_at.date().isoformat()})" for issue in open_issues)
+            + ", ".join(f"{issue.category} (opened {days.day_of(issue.opened_at, zone)})" for issue in open_issues)
         )
 
 
@@ -39,15 +41,21 @@ class AlreadyResolved(Exception):
 
 
 def open_issue(
-    person_id: uuid.UUID, existing: Sequence[AdvocacyIssue], *, category: str, summary: str, now: datetime
+    person_id: uuid.UUID,
+    existing: Sequence[AdvocacyIssue],
+    *,
+    category: str,
+    summary: str,
+    now: datetime,
+    zone: tzinfo,
 ) -> AdvocacyIssue:
     open_now = [issue for issue in existing if issue.is_open]
     if len(open_now) >= MAX_OPEN:
-        raise TooManyOpenIssues(open_now)
+        raise TooManyOpenIssues(open_now, zone)
     return AdvocacyIssue(uuid.uuid4(), person_id, category, summary.strip(), now)
 
 
-def resolve(issue: AdvocacyIssue, *, resolution: str, now: datetime) -> AdvocacyIssue:
+def resolve(issue: AdvocacyIssue, *, resolution: str, now: datetime, zone: tzinfo) -> AdvocacyIssue:
     if not issue.is_open:
-        raise AlreadyResolved(f"This issue was resolved on {issue.resolved_at.date().isoformat()}.")  # type: ignore[union-attr]
+        raise AlreadyResolved(f"This issue was resolved on {days.day_of(issue.resolved_at, zone)}.")  # type: ignore[arg-type]
     return replace(issue, resolved_at=now, resolution=resolution)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
+from referrals.domain import days
 from referrals.domain.intake import (
     ContactDetails,
     Identity,
@@ -104,10 +105,11 @@ def resolve(
     apply_contact_details: bool,
     at: datetime,
     actor: str,
+    zone: tzinfo,
     new_person_id: uuid.UUID | None = None,
 ) -> PossibleDuplicate:
     """The coordinator's answer, recorded with who gave it and when."""
-    ensure_pending(check)
+    ensure_pending(check, zone)
     same = decision is Resolution.SAME_PERSON
     return replace(
         check,
@@ -120,12 +122,12 @@ def resolve(
     )
 
 
-def ensure_pending(check: PossibleDuplicate) -> None:
+def ensure_pending(check: PossibleDuplicate, zone: tzinfo) -> None:
     if not check.pending:
         assert check.resolved_at is not None
         raise NothingToResolve(
             f"This possible duplicate was resolved already ({check.resolution}, "
-            f"{check.resolved_at.date().isoformat()}, by {check.resolved_by})."
+            f"{days.day_of(check.resolved_at, zone)}, by {check.resolved_by})."
         )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
+from referrals.domain import days
 from referrals.domain.intake import ContactDetails, Person
 
 ERASED = "[erased]"
@@ -14,9 +15,19 @@ class AlreadyErased(Exception):
     pass
 
 
-def erase(person: Person, now: datetime) -> Person:
+def ensure_not_erased(person: Person, zone: tzinfo) -> None:
+    """Nothing new is written about someone erased: an advocacy summary or resolution recorded
+    afterwards would be personal data kept against her wish."""
     if person.erased_at is not None:
-        raise AlreadyErased(f"This person's data was erased on {person.erased_at.date().isoformat()}.")
+        raise AlreadyErased(
+            f"This person's data was erased on {days.day_of(person.erased_at, zone)}: nothing more is recorded "
+            "about them."
+        )
+
+
+def erase(person: Person, now: datetime, zone: tzinfo) -> Person:
+    if person.erased_at is not None:
+        raise AlreadyErased(f"This person's data was erased on {days.day_of(person.erased_at, zone)}.")
     return replace(
         person,
         given_name=ERASED,

@@ -48,7 +48,11 @@ def triage_overdue(referral: Referral, now: datetime) -> bool:
     return referral.status is Status.RECEIVED and now - referral.received_at > TRIAGE_DUE_WITHIN
 
 
-def site_figures(referrals: Sequence[Referral], transitions: Iterable[Transition], now: datetime) -> SiteFigures:
+def site_figures(
+    referrals: Sequence[Referral], transitions: Iterable[Transition], *, now: datetime, today: date
+) -> SiteFigures:
+    """``today`` is the site's day (a consent review falls due on it); the days to triage and
+    to a match are lengths of time, the same wherever they are counted."""
     by_referral: dict[object, list[Transition]] = defaultdict(list)
     for transition in sorted(transitions, key=lambda t: t.at):
         by_referral[transition.referral_id].append(transition)
@@ -86,7 +90,7 @@ def site_figures(referrals: Sequence[Referral], transitions: Iterable[Transition
         wait_for_a_mentor=_wait(all_waits),
         wait_by_source={source: _wait(values) for source, values in sorted(waits.items())},
         disengaged=sum(1 for r in referrals if r.outcome == "disengaged"),
-        consent_reviews_due=sum(1 for r in referrals if consent_review_due(r, now.date())),
+        consent_reviews_due=sum(1 for r in referrals if consent_review_due(r, today)),
     )
 
 

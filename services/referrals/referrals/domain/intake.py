@@ -6,7 +6,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 
 from dateutil.relativedelta import relativedelta
 
@@ -92,12 +92,6 @@ class NewReferral:
 
 def age_on(born: date, day: date) -> int:
     return relativedelta(day, born).years
-
-
-def day_of(moment: datetime, zone: tzinfo) -> date:
-    """The calendar day at the site. A sixteenth birthday begins at midnight in Wales, not at
-    midnight UTC (an hour later in summer): taking the UTC day refused people on their birthday."""
-    return moment.astimezone(zone).date()
 
 
 def check_age(born: date, today: date) -> None:

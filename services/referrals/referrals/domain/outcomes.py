@@ -12,7 +12,9 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+
+from referrals.domain import days
 
 REVIEW_EVERY = timedelta(weeks=12)
 
@@ -135,11 +137,12 @@ def _baseline(check_ins: Sequence[CheckIn], scale_id: str) -> CheckIn | None:
     return min(baselines, key=lambda c: c.recorded_at) if baselines else None
 
 
-def next_check_in_due(accepted_at: datetime | None, check_ins: Sequence[CheckIn]) -> date | None:
-    """The baseline is due at acceptance; then a review every twelve weeks after the latest."""
+def next_check_in_due(accepted_at: datetime | None, check_ins: Sequence[CheckIn], zone: tzinfo) -> date | None:
+    """The baseline is due at acceptance; then a review every twelve weeks after the latest (the
+    site's days)."""
     if accepted_at is None:
         return None
     if not check_ins:
-        return accepted_at.date()
+        return days.day_of(accepted_at, zone)
     latest = max(c.recorded_at for c in check_ins)
-    return (latest + REVIEW_EVERY).date()
+    return days.day_of(latest + REVIEW_EVERY, zone)

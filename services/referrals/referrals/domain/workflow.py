@@ -19,8 +19,9 @@ import statistics
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime, tzinfo
 
+from referrals.domain import days
 from referrals.domain.intake import Consent, Preferences
 
 
@@ -226,14 +227,17 @@ class Waiting:
     days_waiting: int
 
 
-def waiting_list(referrals: Iterable[Referral], today: date) -> list[Waiting]:
-    """Accepted referrals, priority first, then longest waiting first."""
+def waiting_list(referrals: Iterable[Referral], now: datetime, zone: tzinfo) -> list[Waiting]:
+    """Accepted referrals, priority first, then longest waiting first; the days waiting are the
+    site's days since the day of acceptance."""
     waiting = [r for r in referrals if r.status is Status.ACCEPTED and r.accepted_at is not None]
     waiting.sort(key=lambda r: (not r.priority, r.accepted_at))
-    return [Waiting(r, (today - r.accepted_at.date()).days) for r in waiting]  # type: ignore[union-attr]
+    return [Waiting(r, days.days_between(r.accepted_at, now, zone)) for r in waiting]  # type: ignore[arg-type]
 
 
-def median_wait_days(waits: Iterable[int]) -> float | None:
-    """The median days from acceptance to a match: what a site can tell the people it refers."""
-    values = list(waits)
+def median_wait_days(waits: Iterable[tuple[datetime, datetime]], zone: tzinfo) -> float | None:
+    """The median days from acceptance to a match: what a site can tell the people it refers.
+    Counted as the waiting list counts them (the site's days), so that it is the middle of the
+    days waiting that people were shown on the day they were matched."""
+    values = [days.days_between(accepted, matched, zone) for accepted, matched in waits]
     return float(statistics.median(values)) if values else None

@@ -35,7 +35,7 @@ from referrals import clock
 from referrals.api import schemas
 from referrals.api.referrals import current_zone, new_referral_from, take
 from referrals.commands import IdempotencyConflict, IntakeRaced
-from referrals.domain import intake
+from referrals.domain import days, intake
 from referrals.domain.intake import IneligibleReferral
 from referrals.pages import wording
 
@@ -208,7 +208,7 @@ def _shape_faults(answers: MultiDict[str, str]) -> dict[str, str]:
         faults["date_of_birth"] = "invalid"
     else:
         try:
-            today = intake.day_of(clock.now(), current_zone())  # the site's day, as intake takes it
+            today = days.day_of(clock.now(), current_zone())  # the site's day, as intake takes it
             intake.check_age(dt.date.fromisoformat(_date_of_birth(answers)), today)
         except IneligibleReferral as ineligible:
             faults["date_of_birth"] = ineligible.code

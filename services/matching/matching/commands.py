@@ -20,7 +20,7 @@ from matching.domain.feedback import Feedback, InvalidFeedback
 from matching.domain.matches import Match, MatchStatus
 from matching.domain.mentors import Mentor, MentorStatus
 from matching.domain.policy import Policy
-from matching.domain.requests import LIVE, MatchRequest, RequestStatus, accepted, waiting_again
+from matching.domain.requests import LIVE, MatchRequest, RequestStatus, accepted, completed, waiting_again
 from matching.domain.scoring import MENTOR_LEVEL, Exclusion, Load, Situation, explain, mentor_exclusions
 from peerlink.contracts import (
     MATCH_CONFIRMED,
@@ -252,7 +252,7 @@ def referral_accepted(tx: Transaction, data: dict[str, Any], *, site: str) -> Ma
 def referral_ended(tx: Transaction, referral_id: uuid.UUID, *, reason: str, at: datetime) -> MatchRequest | None:
     """``referral.withdrawn`` or ``referral.closed``: a live match ends or is cancelled, the request goes."""
     request = store.get_request(tx.connection, referral_id, for_update=True)
-    if request is None or request.status not in LIVE:
+    if request is None or request.status not in LIVE | {RequestStatus.COMPLETED}:
         return None
     if request.current_match_id is not None:
         match = store.get_match(tx.connection, request.current_match_id, for_update=True)
@@ -460,13 +460,16 @@ def decline_match(tx: Transaction, match_id: uuid.UUID, *, by: str, reason: str,
 def end_match(
     tx: Transaction, match_id: uuid.UUID, *, reason: str, never_pair_again: bool, at: datetime, actor: str
 ) -> Match:
-    """A confirmed match ends; the person waits again (as referrals puts them back on its list)."""
+    """A confirmed match ends; the person waits again (as referrals puts them back on its list),
+    unless mentoring was completed: then nobody new is proposed, and the referral is referrals' to
+    close (an active one stays active there; one never started is requeued, and so is this)."""
     match = _match(tx, match_id)
     ended = lifecycle.end(match, reason=reason, at=at, actor=actor, never_pair_again=never_pair_again)
     store.save_match(tx.connection, ended)
     request = store.get_request(tx.connection, match.request_id, for_update=True)
     if request is not None and request.current_match_id == match.id:
-        store.save_request(tx.connection, waiting_again(request, at))
+        after = completed(request, at) if reason == "completed" else waiting_again(request, at)
+        store.save_request(tx.connection, after)
     if never_pair_again:
         store.add_do_not_match(
             tx.connection,

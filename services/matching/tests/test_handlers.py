@@ -194,6 +194,50 @@ def test_the_person_waits_again_exactly_once_whichever_comes_first(engine, amqp_
     assert request_of(engine, second.data["referral_id"]).current_match_id == uuid.UUID(again["id"])
 
 
+def test_mentoring_completed_proposes_nobody_new_until_referrals_closes_or_requeues(
+    engine, amqp_url, consumer, client, tokens, register, post
+):
+    """Ended as completed, the request is done, not waiting: a run or a re-match would otherwise
+    confirm a mentor for someone whose referral referrals keeps active for closing. What
+    referrals then says about it still finds it: closed closes it; requeued (a referral never
+    started) puts the person back in the queue, waiting from then."""
+    mentor = register(capacity=3)
+    to_close, to_requeue = accepted(), accepted()
+    publish_envelopes(amqp_url, [to_close, to_requeue])
+    handled(engine, 2)
+    ended = {}
+    for event in (to_close, to_requeue):
+        referral_id = event.data["referral_id"]
+        match = post("/matches", request_id=referral_id, mentor_id=mentor["id"], confirm=True).get_json()
+        assert post(f"/matches/{match['id']}/end", reason="completed").status_code == 200
+        ended[referral_id] = match["id"]
+        request = client.get(f"/requests/{referral_id}", headers=tokens.header()).get_json()
+        assert request["status"] == "completed" and request["current_match_id"] == match["id"]
+        assert post("/matches", request_id=referral_id, mentor_id=register()["id"]).status_code == 409
+    waiting = client.get("/requests?status=waiting", headers=tokens.header()).get_json()
+    assert waiting["items"] == []
+    closed_id, requeued_id = to_close.data["referral_id"], to_requeue.data["referral_id"]
+    completed_at = request_of(engine, requeued_id).updated_at
+    publish_envelopes(
+        amqp_url,
+        [
+            referral_event(REFERRAL_CLOSED, closed_id, to_close.data["person_id"], outcome="completed"),
+            referral_event(
+                REFERRAL_REQUEUED,
+                requeued_id,
+                to_requeue.data["person_id"],
+                match_id=uuid.UUID(ended[requeued_id]),
+                reason="completed",
+            ),
+        ],
+    )
+    handled(engine, 4)
+    closed = request_of(engine, closed_id)
+    assert closed.status == "closed" and closed.current_match_id is None and not closed.support_needs
+    back = request_of(engine, requeued_id)
+    assert back.status == "waiting" and back.current_match_id is None and back.waiting_since >= completed_at
+
+
 def test_an_erased_person_leaves_only_ids_and_counts(
     engine, amqp_url, consumer, client, tokens, register, post, emitted
 ):

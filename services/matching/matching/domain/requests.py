@@ -21,6 +21,9 @@ class RequestStatus(enum.StrEnum):
     WAITING = "waiting"
     PROPOSED = "proposed"
     MATCHED = "matched"
+    # Mentoring completed: nobody is proposed again, and the referral stays for its coordinator
+    # to close (or, if it was never started, referrals puts it back on the waiting list).
+    COMPLETED = "completed"
     WITHDRAWN = "withdrawn"
     CLOSED = "closed"
     ERASED = "erased"
@@ -127,6 +130,12 @@ def accepted(
     return replace(existing, updated_at=at, **fields, **counted)  # type: ignore[arg-type]
 
 
+def completed(request: MatchRequest, at: datetime) -> MatchRequest:
+    """Its match ended because mentoring was completed. The match stays the request's current
+    one, so that referrals' answer about it (requeued, closed, withdrawn) still finds it."""
+    return replace(request, status=RequestStatus.COMPLETED, requeued_from_mentor=None, rematch_due=False, updated_at=at)
+
+
 def waiting_again(
     request: MatchRequest, at: datetime, *, from_mentor: uuid.UUID | None = None, rematch: bool = False
 ) -> MatchRequest:
@@ -135,7 +144,9 @@ def waiting_again(
         request,
         status=RequestStatus.WAITING,
         current_match_id=None,
-        waiting_since=at if request.status is RequestStatus.MATCHED else request.waiting_since,
+        waiting_since=at
+        if request.status in (RequestStatus.MATCHED, RequestStatus.COMPLETED)
+        else request.waiting_since,
         requeued_from_mentor=from_mentor or request.requeued_from_mentor,
         rematch_due=rematch,
         updated_at=at,

@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,61 @@ def deliver(
         event_type = subscriptions.types[parsed.type]
         events.append(Event(parsed, event_type, event_type.load(parsed.data)))
     return handle_batch(engine, subscriptions, producer, events)
+
+
+@dataclass
+class Consumer:
+    """One service as a consumer: its database, what it subscribes to, who it emits as."""
+
+    name: str
+    engine: sa.Engine
+    subscriptions: Subscriptions
+    producer: Producer
+
+
+@dataclass
+class Router:
+    """The broker's part between services running in one process, without the broker: each
+    envelope routed goes to the queue of every consumer subscribed to its type (as the
+    consumers' bindings route it, on ``peerlink.events`` and ``peerlink.site-only`` alike),
+    a queue a consumer, each delivered in order through the consumer's own handlers and inbox
+    (:func:`deliver`). What to route (the outboxes, read with :class:`OutboxWatch`), when to
+    deliver, and what a delivery should have done, are the test's to say.
+
+    ``delivered`` keeps every (consumer, envelope) delivered, for a test to deliver again as a
+    broker does after a lost acknowledgement."""
+
+    consumers: Sequence[Consumer]
+    queues: dict[str, deque[Envelope]] = field(default_factory=dict)
+    delivered: list[tuple[str, Envelope]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.queues = {consumer.name: deque() for consumer in self.consumers}
+
+    def route(self, envelopes: Sequence[Envelope]) -> None:
+        for envelope in envelopes:
+            for consumer in self.consumers:
+                if envelope.type in consumer.subscriptions.types:
+                    self.queues[consumer.name].append(envelope)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(queue) for queue in self.queues.values())
+
+    def busy(self) -> list[str]:
+        """The consumers with something waiting in their queue, in the order they were given."""
+        return [consumer.name for consumer in self.consumers if self.queues[consumer.name]]
+
+    def consumer(self, name: str) -> Consumer:
+        return next(consumer for consumer in self.consumers if consumer.name == name)
+
+    def deliver_next(self, name: str) -> tuple[Envelope, Outcome]:
+        """The head of the consumer's queue, delivered (a batch of one)."""
+        envelope = self.queues[name].popleft()
+        return envelope, self.deliver(name, envelope)
+
+    def deliver(self, name: str, envelope: Envelope) -> Outcome:
+        consumer = self.consumer(name)
+        outcome = deliver(consumer.engine, consumer.subscriptions, consumer.producer, [envelope])
+        self.delivered.append((name, envelope))
+        return outcome

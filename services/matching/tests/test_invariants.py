@@ -349,7 +349,10 @@ class MatchingInvariants(RuleBasedStateMachine):
             model.status = "ended"
             if reason == "not-a-fit":
                 self.not_again.add((model.request, model.mentor))
-            self.back_to_waiting(model.request)
+            if reason == "completed":  # done: nobody new proposed, the match kept as the request's last
+                self.requests[model.request].status = "completed"
+            else:
+                self.back_to_waiting(model.request)
 
     def back_to_waiting(self, request: str) -> None:
         self.requests[request].status, self.requests[request].current = "waiting", None

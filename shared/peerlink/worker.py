@@ -20,9 +20,17 @@ class Component(Protocol):
     def run(self, stop: threading.Event) -> None: ...
 
 
+POLL_SECONDS = 0.2  # how soon a signal received is passed on to the components
+
+
 def run_components(components: dict[str, Component], stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     failed: list[str] = []
+    # The signal handler only notes the signal: Python runs handlers in the main thread between
+    # any two bytecodes, so one that called stop.set() could run while the main thread was
+    # inside stop.set() itself (a second SIGTERM from a supervisor, a double Ctrl-C), and wait
+    # forever on the lock the main thread holds: the worker then hung until SIGKILL.
+    signalled: list[int] = []
 
     def guarded(name: str, component: Component) -> None:
         try:
@@ -34,13 +42,15 @@ def run_components(components: dict[str, Component], stop: threading.Event | Non
 
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+            signal.signal(signum, lambda received, _frame: signalled.append(received))
     threads = [threading.Thread(target=guarded, args=item, name=item[0], daemon=True) for item in components.items()]
     for thread in threads:
         thread.start()
     log.info("worker started", extra={"components": sorted(components)})
-    while any(t.is_alive() for t in threads):
-        for thread in threads:
-            thread.join(timeout=0.5)
+    while alive := [t for t in threads if t.is_alive()]:
+        if signalled and not stop.is_set():
+            log.info("worker stopping", extra={"signal": signal.Signals(signalled[0]).name})
+            stop.set()
+        alive[0].join(timeout=POLL_SECONDS)
     log.info("worker stopped", extra={"failed": failed})
     return 1 if failed else 0

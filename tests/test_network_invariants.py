@@ -484,12 +484,17 @@ class NetworkInvariants(RuleBasedStateMachine):
 
     def act(self, referral: str, action: str) -> None:
         with self.services["referrals"].engine.connect() as conn:
+            r, p = referrals_store.referrals.c, referrals_store.people.c
             row = conn.execute(
-                sa.select(referrals_store.referrals.c.status, referrals_store.referrals.c.duplicate_pending).where(
-                    referrals_store.referrals.c.id == uuid.UUID(referral)
-                )
+                sa.select(r.status, r.duplicate_pending, p.erased_at)
+                .join_from(referrals_store.referrals, referrals_store.people, r.person_id == p.id)
+                .where(r.id == uuid.UUID(referral))
             ).one()
-        legal = (row.status, action) in LEGAL and not (row.duplicate_pending and action in HELD_FOR_DUPLICATE_CHECK)
+        legal = (
+            (row.status, action) in LEGAL
+            and not (row.duplicate_pending and action in HELD_FOR_DUPLICATE_CHECK)
+            and row.erased_at is None  # nothing more is recorded about someone erased
+        )
         path = f"/referrals/{referral}/{action}"
         self.command("referrals", "POST", path, {200} if legal else {409}, json=BODIES.get(action, {}))
 

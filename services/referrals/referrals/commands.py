@@ -222,9 +222,15 @@ def move(
     reason: str | None = None,
     note: str | None = None,
     priority: bool | None = None,
+    zone: tzinfo,
 ) -> Referral:
-    """A transition asked for by a person (accept, decline, withdraw, start, close, reopen)."""
+    """A transition asked for by a person (accept, decline, withdraw, start, close, reopen).
+
+    None for someone erased: her open referrals were withdrawn with the erasure, and reopening
+    a closed one would put a nameless person on the waiting list and her needs on the wire."""
     referral = _referral(tx, referral_id)
+    # Read, not locked: an erasure locks the person, then her referrals (this one waits for us).
+    erasure.ensure_not_erased(_person(tx, referral.person_id), zone)
     if priority is not None and action in (Action.ACCEPT, Action.REOPEN):
         referral = replace(referral, priority=priority)
     return _transition(tx, referral, action, at=at, actor=actor, reason=reason, note=note)
@@ -356,8 +362,10 @@ def record_check_in(
     timepoint: str,
     answers: dict[str, int],
     now: datetime,
+    zone: tzinfo,
 ) -> tuple[outcomes.CheckIn, outcomes.Progress]:
     referral = _referral(tx, referral_id)
+    erasure.ensure_not_erased(_person(tx, referral.person_id), zone)  # her answers are hers
     if referral.status in (Status.RECEIVED, Status.DECLINED, Status.WITHDRAWN):
         raise outcomes.InvalidCheckIn(f"A {referral.status} referral has no check-ins.", "referral")
     check_in, progress = outcomes.record_check_in(

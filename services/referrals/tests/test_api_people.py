@@ -1,5 +1,7 @@
 """People: the timeline, peer advocacy (three at most), and the right to erasure."""
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
@@ -183,6 +185,32 @@ def test_erasure_removes_personal_data_keeps_the_counts_and_tells_the_others(cli
     assert client.delete(f"/people/{person}", headers=tokens.header()).status_code == 204
     again = client.post("/referrals", json=body(), headers=tokens.header()).get_json()
     assert again["person_id"] != person and again["known_person"] is False
+
+
+def test_nothing_new_is_recorded_about_an_erased_person(client, tokens, engine, create, act, confirm_match):
+    """Her closed referral stays closed: reopened, it would put a nameless person on the
+    waiting list and her needs on the wire; a check-in would record her answers again."""
+    referral = create()
+    act(referral["id"], "accept")
+    confirm_match(referral, datetime.now(UTC))
+    act(referral["id"], "start")
+    assert act(referral["id"], "close", outcome="completed").status_code == 200
+    person = referral["person_id"]
+    assert client.delete(f"/people/{person}", headers=tokens.header()).status_code == 204
+    before = every_value_in_the_database(engine)
+    refused = [
+        act(referral["id"], "reopen", note="She rang the office again"),
+        act(referral["id"], "withdraw", reason="by-person"),
+        client.post(
+            f"/referrals/{referral['id']}/check-ins",
+            json={"timepoint": "closing", "answers": {"coping": 4, "connected": 4, "hopeful": 4, "health": 4}},
+            headers=tokens.header(),
+        ),
+        open_issue(client, tokens, person, summary="Her sister's tenancy"),
+    ]
+    assert [r.status_code for r in refused] == [409, 409, 409, 409]
+    assert all("nothing more is recorded" in r.get_json()["detail"] for r in refused)
+    assert every_value_in_the_database(engine) == before
 
 
 @pytest.mark.parametrize("role", ["mentor", "facilitator", "service", "central-reader"])

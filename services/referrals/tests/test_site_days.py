@@ -15,6 +15,7 @@ from referrals.domain import days
 from referrals.domain.advocacy import TooManyOpenIssues, open_issue
 from referrals.domain.erasure import AlreadyErased, erase
 from referrals.domain.intake import ContactDetails, Person
+from referrals.domain.outcomes import CheckIn, next_check_in_due
 
 WALES = ZoneInfo("Europe/London")
 
@@ -53,6 +54,18 @@ def test_the_days_in_what_a_coordinator_is_told_are_the_sites():
     erased = erase(person, utc("2026-06-14T23:30"), WALES)
     with pytest.raises(AlreadyErased, match="erased on 2026-06-15"):
         erase(erased, utc("2026-06-20T12:00"), WALES)
+
+
+def test_the_next_check_in_is_twelve_weeks_of_the_sites_days_after_the_latest_across_a_clock_change():
+    def due_after(recorded_at: datetime) -> date | None:
+        latest = CheckIn(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "peerlink-wellbeing-4", "review", {}, 8, recorded_at)
+        return next_check_in_due(utc("2025-06-01T12:00"), [latest], WALES)
+
+    # 23:30 on 10 January (GMT); 84 days on is 4 April, in summer time: adding 84 x 24 hours to
+    # the moment gives 00:30 on the 5th in Wales.
+    assert due_after(utc("2026-01-10T23:30")) == date(2026, 4, 4)
+    # 00:30 on 1 September (BST) is 23:30 on 31 August in UTC; 84 days on is 24 November.
+    assert due_after(utc("2026-08-31T23:30")) == date(2026, 11, 24)
 
 
 def test_days_waiting_and_the_median_wait_count_the_sites_days(client, tokens, create, act, someone, at, confirm_match):

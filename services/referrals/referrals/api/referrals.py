@@ -176,6 +176,7 @@ def _transition_view(action: Action, schema: type, summary: str, reason_field: s
                 reason=body.get(reason_field) if reason_field else None,
                 note=body.get("note"),
                 priority=body.get("priority"),
+                zone=current_zone(),
             )
             audit.changed(uow.connection, moved.person_id, moved.id)
             uow.commit()
@@ -286,6 +287,7 @@ class CheckIns(MethodView):
                 timepoint=body["timepoint"],
                 answers=body["answers"],
                 now=clock.now(),
+                zone=current_zone(),
             )
             audit.changed(uow.connection, check_in.person_id, check_in.referral_id)
             uow.commit()

@@ -144,5 +144,7 @@ def next_check_in_due(accepted_at: datetime | None, check_ins: Sequence[CheckIn]
         return None
     if not check_ins:
         return days.day_of(accepted_at, zone)
+    # Twelve weeks of the site's days: the local day of the latest, then 84 days on (adding
+    # 84 x 24 hours across a clock change could land on the day before or after).
     latest = max(c.recorded_at for c in check_ins)
-    return days.day_of(latest + REVIEW_EVERY, zone)
+    return days.day_of(latest, zone) + REVIEW_EVERY

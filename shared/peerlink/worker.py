@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,24 @@ def run_components(components: dict[str, Component], stop: threading.Event | Non
             failed.append(name)
             stop.set()
 
+    previous: dict[int, Any] = {}  # the handlers before ours, put back on the way out
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda received, _frame: signalled.append(received))
-    threads = [threading.Thread(target=guarded, args=item, name=item[0], daemon=True) for item in components.items()]
-    for thread in threads:
-        thread.start()
-    log.info("worker started", extra={"components": sorted(components)})
-    while alive := [t for t in threads if t.is_alive()]:
-        if signalled and not stop.is_set():
-            log.info("worker stopping", extra={"signal": signal.Signals(signalled[0]).name})
-            stop.set()
-        alive[0].join(timeout=POLL_SECONDS)
+            previous[signum] = signal.signal(signum, lambda received, _frame: signalled.append(received))
+    try:
+        threads = [
+            threading.Thread(target=guarded, args=item, name=item[0], daemon=True) for item in components.items()
+        ]
+        for thread in threads:
+            thread.start()
+        log.info("worker started", extra={"components": sorted(components)})
+        while alive := [t for t in threads if t.is_alive()]:
+            if signalled and not stop.is_set():
+                log.info("worker stopping", extra={"signal": signal.Signals(signalled[0]).name})
+                stop.set()
+            alive[0].join(timeout=POLL_SECONDS)
+    finally:
+        for signum, handler in previous.items():  # a signal after this is no longer only noted
+            signal.signal(signum, handler)
     log.info("worker stopped", extra={"failed": failed})
     return 1 if failed else 0

@@ -72,10 +72,8 @@ def test_the_worker_says_which_signal_stopped_it(caplog):
 
     caplog.set_level(logging.INFO, logger="peerlink.worker")
     previous = signal.getsignal(signal.SIGTERM)
-    try:
-        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
-        assert run_components({"waits": Waits()}) == 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    assert run_components({"waits": Waits()}) == 0
     stopping = [r for r in caplog.records if r.getMessage() == "worker stopping"]
     assert [r.signal for r in stopping] == ["SIGTERM"]  # type: ignore[attr-defined]
+    assert signal.getsignal(signal.SIGTERM) is previous  # the process's own handler is back

@@ -72,7 +72,9 @@ def test_an_erased_person_leaves_counts_behind_and_their_place_to_the_next_in_li
     upcoming = make_event(capacity=1)
     theirs = api.post(f"/events/{upcoming['id']}/registrations", {"person_id": someone}, expect=201).get_json()
     waiting = api.post(f"/events/{upcoming['id']}/registrations", {"person_id": buyer}, expect=201).get_json()
-    # They are also a mentor booked with their mentee, and an artist with a work sold and one in an auction.
+    # They are also a mentor booked with their mentee, and an artist with a work sold and one in an auction,
+    # an hour before the erasure (the handler erases at the real time: the app's clock, at noon, may be ahead).
+    clock.set(datetime.now(UTC) - timedelta(hours=1))
     booked = make_event(capacity=4)
     with_mentor = api.post(
         f"/events/{booked['id']}/registrations", {"person_id": mentee, "mentor_id": someone}, expect=201

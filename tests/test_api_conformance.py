@@ -275,18 +275,20 @@ def events_records(api: Api) -> dict[str, list[Any]]:
             "kind": "group-session",
             "title_cy": "Sesiwn gelf",
             "title_en": "Art session",
-            "starts_at": starts.replace(microsecond=0, tzinfo=None).isoformat(),
-            "ends_at": (starts + timedelta(hours=2)).replace(microsecond=0, tzinfo=None).isoformat(),
+            # Instants with their offset: a wall time would be read in Europe/London, an hour
+            # off in summer (and refused in the hour the clocks skip).
+            "starts_at": starts.replace(microsecond=0).isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).replace(microsecond=0).isoformat(),
             "capacity": 10,
             "public": True,
             **extra,
         }
         return api("POST", "/events", body)
 
-    week = datetime.now() + timedelta(days=7)
+    week = datetime.now(UTC) + timedelta(days=7)
     public, private = event(week), event(week + timedelta(days=1), public=False)
     auction = event(week + timedelta(days=2), kind="auction", capacity=None, title_en="Auction", title_cy="Ocsiwn")
-    soon = event(datetime.now() + timedelta(hours=1))
+    soon = event(datetime.now(UTC) + timedelta(hours=1))
     guest = {"given_name": "Sioned", "family_name": "Pritchard", "email": "sioned@example.org"}
     registrations = [api("POST", f"/events/{e['id']}/registrations", {"guest": guest}) for e in (public, soon)]
     series = api(

@@ -391,7 +391,8 @@ class Events(World):
         group = self.call(
             "POST", "/groups", {"name_cy": "Grŵp celf", "name_en": "Art group", "usual_venue": "Institute"}
         )
-        starts = starts or datetime.now() + timedelta(days=30)
+        # An instant with its offset: a wall time would be read in Europe/London (an hour off in summer).
+        starts = starts or datetime.now(UTC) + timedelta(days=30)
         event = self.call(
             "POST",
             "/events",
@@ -435,7 +436,7 @@ class Events(World):
 
     def registered_guest_soon(self) -> dict[str, Any]:
         """A guest of an event an hour away: its register is open (from two hours before)."""
-        return self.registered_guest(datetime.now() + timedelta(hours=1))
+        return self.registered_guest(datetime.now(UTC) + timedelta(hours=1))
 
 
 class Notifications(World):

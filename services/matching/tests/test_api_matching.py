@@ -1,7 +1,7 @@
 """Suggestions, the match lifecycle, whole-group runs, feedback and the policy, over HTTP."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -102,7 +102,7 @@ def test_a_proposal_is_confirmed_only_while_the_mentors_safeguarding_holds(
     """Proposed while all was in order; supervision, then the DBS check, lapse before confirmation."""
     mentor, request_id = register(), waiting()
     match = post("/matches", request_id=request_id, mentor_id=mentor["id"]).get_json()
-    today = date.today()
+    today = datetime.now(UTC).date()  # the day matching checks safeguarding on
     in_order = body()["safeguarding"]
     lapses = {
         "supervision": ({"last_supervision_on": (today - timedelta(days=200)).isoformat()}, "Last supervision on"),

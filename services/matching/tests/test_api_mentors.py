@@ -1,6 +1,6 @@
 """The mentor registry over HTTP: registration, status, caseloads, and who may see what."""
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -91,7 +91,7 @@ def test_a_profile_change_writes_mentor_updated_and_a_contact_change_mentor_cont
 def test_a_renewed_dbs_check_moves_its_renewal_date_on(client, tokens, register, body):
     """A new check date without a renewal date: three years after the new check, not the old
     expiry kept (which would block a mentor days after a fresh check)."""
-    today = date.today()
+    today = datetime.now(UTC).date()  # the day matching checks safeguarding on
     checked = today - timedelta(days=3 * 365 - 5)  # due for renewal in a few days
     mentor = register(safeguarding={**body()["safeguarding"], "dbs_checked_on": checked.isoformat()})
     old_expiry = mentor["safeguarding"]["dbs_expires_on"]

@@ -12,6 +12,8 @@ from referrals import store
 from referrals.app import DEFINITION
 from referrals.store import people, referrals
 
+FIFTEEN_YEARS_AGO = f"{datetime.now(UTC).year - 15}-01-01"  # born on 1 January then: 15 all this year
+
 INTAKE_ID = "4e0a7c1b-2d3e-4f50-8a6b-7c8d9e0f1a2b"
 
 
@@ -89,7 +91,7 @@ def changed(body: dict, value, *path: str) -> dict:
         (lambda b: changed(b, 42, "person", "given_name"), 422, "/person/given_name"),
         (lambda b: changed(b, "merthyr", "site"), 422, "/site"),
         (lambda b: changed(b, "narnia", "site"), 422, "/site"),
-        (lambda b: changed(b, "2015-01-01", "person", "date_of_birth"), 422, "/person/date_of_birth"),
+        (lambda b: changed(b, FIFTEEN_YEARS_AGO, "person", "date_of_birth"), 422, "/person/date_of_birth"),
         (lambda b: changed(b, False, "consent", "share_with_mentor"), 422, "/consent/share_with_mentor"),
         (lambda b: changed(b, None, "person", "contact", "email"), 422, "/person/contact/email"),
         (lambda b: {**b, "shoe_size": 9}, 422, "/shoe_size"),

@@ -47,12 +47,15 @@ the machine's minimal example, by hand.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
@@ -88,6 +91,20 @@ SUBSCRIPTIONS = {
     "events": events_subscriptions,
 }
 TODAY = date.today()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def service_model(service: str) -> ModuleType:
+    """A service's own state machine module (not a package: loaded from its file, and not
+    collected again), for the reference model written there."""
+    path = ROOT / "services" / service / "tests" / "test_invariants.py"
+    spec = importlib.util.spec_from_file_location(f"peerlink_network_model_of_{service}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
 
 # The people referred: names found nowhere else in any database (a scan for them after an
 # erasure must not trip over "personal" or a mentor's name).
@@ -130,52 +147,15 @@ def personal_details(n: int) -> tuple[str, ...]:
     )
 
 
-def mentor_body(capacity: int) -> dict[str, Any]:
-    return {
-        "kind": "volunteer",
-        "contact": {
-            "given_name": "Gareth",
-            "family_name": "Morgan",
-            "email": "gareth.morgan@example.org",
-            "preferred_language": "cy",
-            "channels": ["email"],
-        },
-        "gender": "male",
-        "languages": ["cy", "en"],
-        "lived_experience": ["alcohol"],
-        "interests": ["art"],
-        "availability": ["tue-pm"],
-        "capacity": capacity,
-        "safeguarding": {
-            "dbs_checked_on": (TODAY - timedelta(days=100)).isoformat(),
-            "training_completed_on": (TODAY - timedelta(days=90)).isoformat(),
-            "last_supervision_on": (TODAY - timedelta(days=10)).isoformat(),
-            "stable_since": (TODAY - timedelta(days=1000)).isoformat(),
-        },
-    }
-
-
-# Referrals' workflow as its README draws it: (status, action) -> new status; the rest is refused.
-LEGAL = {
-    ("received", "accept"): "accepted",
-    ("received", "decline"): "declined",
-    ("matched", "start"): "active",
-    ("active", "close"): "closed",
-    ("closed", "reopen"): "accepted",
-    **{(status, "withdraw"): "withdrawn" for status in ("received", "accepted", "matched", "active")},
-}
-HELD_FOR_DUPLICATE_CHECK = ("accept", "decline")
-BODIES = {"decline": {"reason": "other"}, "withdraw": {"reason": "by-person"}, "close": {"outcome": "completed"}}
-EVENT_OF_ACTION = {
-    "accept": "accepted",
-    "reopen": "accepted",
-    "decline": "declined",
-    "withdraw": "withdrawn",
-    "match": "matched",
-    "start": "activated",
-    "close": "closed",
-    "requeue": "requeued",
-}
+# Each service's own reference model, written from its README in its own state machine
+# (services/*/tests/test_invariants.py): referrals' workflow, (status, action) -> new status with
+# the rest refused, and the event of each action; a mentor as matching's machine registers one.
+REFERRALS_MODEL, MATCHING_MODEL = (service_model(name) for name in ("referrals", "matching"))
+LEGAL = REFERRALS_MODEL.LEGAL
+HELD_FOR_DUPLICATE_CHECK = REFERRALS_MODEL.HELD_FOR_DUPLICATE_CHECK
+BODIES = REFERRALS_MODEL.BODIES
+EVENT_OF_ACTION = REFERRALS_MODEL.EVENT_OF
+mentor_body = MATCHING_MODEL.mentor_body
 
 # A match's road as matching's README draws it; each step on it is one match.* event.
 MATCH_ROAD = {

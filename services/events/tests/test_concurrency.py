@@ -197,16 +197,9 @@ def test_a_newcomer_arriving_during_a_cancellation_takes_the_freed_place_when_no
     assert places_in_the_database(engine, event["id"]) == (1, 1)
 
 
-@pytest.fixture
-def postgresql_only(database_url):
-    """Before the app is made: on SQLite there is nothing to test and nothing to set up."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite has one lock, the database's: no order to get wrong")
-
-
-def test_registering_a_guest_and_erasing_them_lock_the_guest_before_the_event(
-    postgresql_only, api, make_event, engine, clock
-):
+# PostgreSQL only, not skipped on SQLite: SQLite has one lock, the database's, so no order to get wrong.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_registering_a_guest_and_erasing_them_lock_the_guest_before_the_event(api, make_event, engine, clock):
     """Both lock the guest's row, then the event's: in opposite orders the two could deadlock."""
     event = make_event(public=True, capacity=5)
     event_id = uuid.UUID(event["id"])

@@ -669,11 +669,10 @@ def declare_conflict(
     reason the repeat gives), and nothing is written: a retried or double-clicked declaration
     changes nothing, as an idempotent create should. To change the reason, withdraw and declare."""
     _mentor(tx, mentor_id)  # locked: a racing repeat waits here, then finds the first
-    first = store.declared_do_not_match(tx.connection, person_id, mentor_id, declared_by)
-    if first is not None:
-        return first, False
     entry = store.DoNotMatch(uuid.uuid4(), person_id, mentor_id, declared_by, reason, at.date(), actor)
-    store.add_do_not_match(tx.connection, entry)
+    kept = store.add_do_not_match(tx.connection, entry)
+    if kept is not entry:
+        return kept, False
     for seen in store.live_matches_of_mentor(tx.connection, mentor_id):
         if seen.person_id == person_id and seen.status is MatchStatus.PROPOSED:
             match = _match(tx, seen.id)

@@ -680,12 +680,13 @@ def declared_do_not_match(
     return None if row is None else _do_not_match(row)
 
 
-def add_do_not_match(conn: Connection, entry: DoNotMatch) -> bool:
-    """False when the same side already declared this pair."""
-    if declared_do_not_match(conn, entry.person_id, entry.mentor_id, entry.declared_by) is not None:
-        return False
+def add_do_not_match(conn: Connection, entry: DoNotMatch) -> DoNotMatch:
+    """The entry kept for this side and pair: ``entry``, added; or the one it declared before."""
+    first = declared_do_not_match(conn, entry.person_id, entry.mentor_id, entry.declared_by)
+    if first is not None:
+        return first
     conn.execute(do_not_match.insert().values(**entry.__dict__))
-    return True
+    return entry
 
 
 def remove_do_not_match(conn: Connection, person_id: uuid.UUID, mentor_id: uuid.UUID, declared_by: str) -> int:

@@ -2,7 +2,8 @@
 
 One request per referral (its id is the referral's id): needs, interests, weekly times,
 language and preferences, from ``referral.accepted``. It waits, is proposed a mentor, is
-matched; a match that ends puts it back to waiting; the referral's end closes it.
+matched; a match that ends puts it back to waiting, unless mentoring was completed (then it is
+completed until referrals closes or requeues the referral); the referral's end closes it.
 
 It also keeps whether the referral's consent lets the central office count the person: when
 it does not, every ``match.*`` event about the request stays at the site, as the referral's

@@ -16,8 +16,8 @@ class AlreadyErased(Exception):
 
 
 def ensure_not_erased(person: Person, zone: tzinfo) -> None:
-    """Nothing new is written about someone erased: an advocacy summary or resolution recorded
-    afterwards would be personal data kept against her wish."""
+    """Nothing new is written about someone erased (an advocacy issue, a check-in, a transition
+    of her referrals): it would be personal data kept against her wish."""
     if person.erased_at is not None:
         raise AlreadyErased(
             f"This person's data was erased on {days.day_of(person.erased_at, zone)}: nothing more is recorded "
@@ -26,8 +26,7 @@ def ensure_not_erased(person: Person, zone: tzinfo) -> None:
 
 
 def erase(person: Person, now: datetime, zone: tzinfo) -> Person:
-    if person.erased_at is not None:
-        raise AlreadyErased(f"This person's data was erased on {days.day_of(person.erased_at, zone)}.")
+    ensure_not_erased(person, zone)
     return replace(
         person,
         given_name=ERASED,

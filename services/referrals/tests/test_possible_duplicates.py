@@ -8,7 +8,7 @@ until a coordinator says whether it is the same person.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -349,7 +349,7 @@ RESOLVED = "peerlink.referral.person-resolved.v1"
 
 @SQLITE_ONLY  # what is written to the outbox, in which order: no storage question
 def test_each_answer_tells_the_other_services_whose_referral_it_is_after_the_details_they_need(
-    client, tokens, engine, create, body
+    client, tokens, engine, create, body, at
 ):
     rhian = create()  # counted in the central figures
     namesake = stranger(body)
@@ -358,6 +358,8 @@ def test_each_answer_tells_the_other_services_whose_referral_it_is_after_the_det
     hers = create(stranger(body))
     assert [t for t, _, _ in outbox_rows(engine) if t == RESOLVED] == []  # nothing said before an answer
 
+    answered_at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)  # later that day
+    at(answered_at)
     moved = resolve(client, tokens, theirs["id"], "different-person").get_json()
     assert resolve(client, tokens, hers["id"], "same-person").status_code == 200
 
@@ -377,6 +379,7 @@ def test_each_answer_tells_the_other_services_whose_referral_it_is_after_the_det
         "received_at": different.data["received_at"],
         "resolved_at": different.data["resolved_at"],
     }
+    assert datetime.fromisoformat(different.data["resolved_at"]) == answered_at
     assert different.data["received_at"][:19] == theirs["received_at"][:19]
     # The referral's own consent decides where its events go, as for every referral.* event:
     # the namesake's stays at the site though Rhian, whom it was linked to, is counted.

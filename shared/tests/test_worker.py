@@ -24,6 +24,11 @@ WORKER = textwrap.dedent(
         def run(self, stop):
             stop.wait()
 
+    class Signals:  # from inside a component: the worker's handlers are in place by then
+        def run(self, stop):
+            os.kill(os.getpid(), signal.SIG{first})
+            stop.wait()
+
     class SignalledAgainWhileSetting:
         def __init__(self):
             self._event, self._lock, self._again = threading.Event(), threading.Lock(), True
@@ -42,8 +47,7 @@ WORKER = textwrap.dedent(
         def wait(self, timeout=None):
             return self._event.wait(timeout)
 
-    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIG{first})).start()
-    sys.exit(run_components({{"waits": Waits(), "waits too": Waits()}}, SignalledAgainWhileSetting()))
+    sys.exit(run_components({{"waits": Waits(), "signals": Signals()}}, SignalledAgainWhileSetting()))
     """
 )
 
@@ -66,14 +70,17 @@ def test_a_second_signal_while_the_first_is_being_handled_still_stops_the_worker
 def test_the_worker_says_which_signal_stopped_it(caplog):
     """In this process: the handler notes the signal, the main thread passes it on."""
 
-    class Waits:
+    class Signals:
+        """Signals from inside a component: the worker's handler is in place by then (a signal
+        before it would reach pytest's own)."""
+
         def run(self, stop: threading.Event) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
             stop.wait()
 
     caplog.set_level(logging.INFO, logger="peerlink.worker")
     previous = signal.getsignal(signal.SIGTERM)
-    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
-    assert run_components({"waits": Waits()}) == 0
+    assert run_components({"signals": Signals()}) == 0
     stopping = [r for r in caplog.records if r.getMessage() == "worker stopping"]
     assert [r.signal for r in stopping] == ["SIGTERM"]  # type: ignore[attr-defined]
     assert signal.getsignal(signal.SIGTERM) is previous  # the process's own handler is back

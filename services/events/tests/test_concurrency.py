@@ -11,14 +11,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from events import commands, store
 from events.domain.guests import GuestDetails
 from events.store.tables import events, guests, registrations
 from peerlink.outbox import Producer, UnitOfWork
-from peerlink.testing import wait_until
+from peerlink.testing import postgresql_only, wait_until
 
 PRODUCER = Producer("ebbw-vale", "events")
 
@@ -198,7 +197,7 @@ def test_a_newcomer_arriving_during_a_cancellation_takes_the_freed_place_when_no
 
 
 # PostgreSQL only, not skipped on SQLite: SQLite has one lock, the database's, so no order to get wrong.
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@postgresql_only
 def test_registering_a_guest_and_erasing_them_lock_the_guest_before_the_event(api, make_event, engine, clock):
     """Both lock the guest's row, then the event's: in opposite orders the two could deadlock."""
     event = make_event(public=True, capacity=5)

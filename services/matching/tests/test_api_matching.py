@@ -7,7 +7,7 @@ import pytest
 
 from matching.store import audit_log, do_not_match, matches
 from peerlink.tables import outbox
-from peerlink.testing import count_rows
+from peerlink.testing import count_rows, sqlite_only
 
 
 def test_suggestions_rank_the_eligible_and_say_why_every_other_mentor_is_excluded(
@@ -201,7 +201,7 @@ def test_a_declared_conflict_either_side_declines_a_pending_proposal(client, tok
     )
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
+@sqlite_only  # no storage question in it
 def test_declaring_the_same_conflict_again_answers_200_with_the_first_declaration_and_writes_nothing(
     client, tokens, engine, register, waiting, post
 ):

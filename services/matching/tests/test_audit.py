@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from matching.store import audit_log
-from peerlink.testing import Tokens
+from peerlink.testing import Tokens, sqlite_only
 from peerlink.web.auth import token_entry
 
 LABEL = "sian.hughes"  # labels carry no spaces (PEERLINK_API_TOKENS splits on them)
@@ -92,7 +92,7 @@ def test_only_a_coordinator_reads_the_trail_of_a_known_mentor(client, tokens, re
     assert page["total"] == 1 and len(page["items"]) == 1
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
+@sqlite_only  # no storage question in it
 def test_suggestions_record_a_read_of_each_mentor_they_name_for_the_request(client, register, waiting, engine, body):
     request_id = waiting()
     register(), register()  # both could take the person; only the best is shown with limit=1

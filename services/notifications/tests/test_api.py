@@ -11,10 +11,10 @@ from notifications import commands, store
 from notifications.app import DEFINITION, create_app
 from peerlink.contracts.vocabulary import MESSAGE_KINDS
 from peerlink.db import write_transaction
-from peerlink.testing import count_rows, settings_for
+from peerlink.testing import count_rows, settings_for, sqlite_only
 
-# Requests answered or refused without touching the database: one backend shows it.
-BEFORE_THE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# Requests answered or refused without touching the database are tested on SQLite only
+# (`sqlite_only`): one backend shows it.
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_the_summary_counts_by_kind_channel_and_status(get, logged):
     }
 
 
-@BEFORE_THE_DATABASE
+@sqlite_only
 @pytest.mark.parametrize(
     ("params", "parameter"),
     [
@@ -136,7 +136,7 @@ def test_a_bad_filter_is_a_problem_naming_it(get, params, parameter):
     assert [e["parameter"] for e in problem["errors"]] == [parameter]
 
 
-@BEFORE_THE_DATABASE
+@sqlite_only
 @pytest.mark.parametrize("path", ["/deliveries", "/deliveries/summary", "/reminders", "/compliance/language-decisions"])
 def test_an_offset_past_what_the_database_counts_is_a_problem(get, path):
     """2**63 overflowed OFFSET in the database: a 500 before (found by schemathesis)."""
@@ -144,7 +144,7 @@ def test_an_offset_past_what_the_database_counts_is_a_problem(get, path):
     assert [e["parameter"] for e in problem["errors"]] == ["offset"]
 
 
-@BEFORE_THE_DATABASE
+@sqlite_only
 def test_who_may_read_the_log(client, tokens):
     is_problem(client.get("/deliveries"), 401)
     is_problem(client.get("/deliveries", headers=tokens.header("coordinator", "merthyr")), 403)
@@ -181,7 +181,7 @@ def test_preferences_may_come_before_contact_details_but_never_grant_consent(get
     assert get(f"/people/{someone}/preferences").get_json()["effective_channels"] == ["email"]
 
 
-@BEFORE_THE_DATABASE
+@sqlite_only
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [
@@ -219,7 +219,7 @@ def test_the_preferences_of_someone_erased_or_unknown(engine, get, put, person):
     is_problem(put(f"/people/{uuid.uuid4()}/preferences", {}, role="service"), 403)
 
 
-@BEFORE_THE_DATABASE
+@sqlite_only
 def test_a_body_that_is_not_json_is_refused(client, tokens, person):
     response = client.put(
         f"/people/{person()}/preferences", data="channels=sms", headers=tokens.header(), content_type="text/plain"
@@ -264,7 +264,7 @@ def test_a_coordinator_whose_name_holds_a_nul_is_refused_and_nothing_is_written(
 # Templates --------------------------------------------------------------------------------
 
 
-@BEFORE_THE_DATABASE
+@sqlite_only
 def test_every_kind_is_listed_ready_with_its_welsh_and_english_files(get):
     listed = get("/templates", role="service").get_json()
     assert [t["kind"] for t in listed] == list(MESSAGE_KINDS)
@@ -279,7 +279,7 @@ def test_every_kind_is_listed_ready_with_its_welsh_and_english_files(get):
     is_problem(get("/templates/love-letter"), 404)
 
 
-@BEFORE_THE_DATABASE
+@sqlite_only
 def test_a_preview_shows_email_and_text_as_the_recipient_would_get_them(client, tokens):
     response = client.post(
         "/templates/event-reminder/preview",
@@ -296,7 +296,7 @@ def test_a_preview_shows_email_and_text_as_the_recipient_would_get_them(client, 
     assert english["languages"] == ["en"] and english["sms"] is None
 
 
-@BEFORE_THE_DATABASE
+@sqlite_only
 @pytest.mark.parametrize(
     ("body", "status"),
     [({"language": "fr"}, 422), ({"values": "nothing"}, 422), ({"values": {"places": "many"}}, 422)],

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from peerlink.envelope import parse_envelope
 from peerlink.tables import outbox
-from peerlink.testing import assert_migrations_match_models, count_rows, find_personal_data
+from peerlink.testing import assert_migrations_match_models, count_rows, find_personal_data, sqlite_only
 from referrals import store
 from referrals.app import DEFINITION
 from referrals.store import people, referrals
@@ -200,7 +200,6 @@ def test_a_retried_post_with_the_same_idempotency_key_creates_one_referral(clien
 
 
 KEY = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
 
 
 def test_a_request_that_lost_the_race_for_its_key_returns_the_referral_that_won(
@@ -224,7 +223,7 @@ def test_a_request_that_lost_the_race_for_its_key_returns_the_referral_that_won(
     assert written(engine) == (1, 1, 2)
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_a_201_after_a_clash_on_the_key_always_stands_for_a_referral_saved(client, tokens, engine, body, monkeypatch):
     """A clash with nothing behind it (the other request gone): the second try takes the referral
     and commits it. It ran without a commit before, and answered 201 for a referral rolled back."""
@@ -244,7 +243,7 @@ def test_a_201_after_a_clash_on_the_key_always_stands_for_a_referral_saved(clien
     assert client.get(f"/referrals/{taken.get_json()['id']}", headers=tokens.header()).status_code == 200
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_a_key_that_clashes_twice_is_a_409_and_writes_nothing(client, tokens, engine, body, monkeypatch):
     def always_clash(conn, referral, *, idempotency=None):
         raise sa.exc.IntegrityError("INSERT INTO referrals", {}, Exception("duplicate key value"))
@@ -255,7 +254,7 @@ def test_a_key_that_clashes_twice_is_a_409_and_writes_nothing(client, tokens, en
     assert written(engine) == (0, 0, 0)
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_a_sixteenth_birthday_counts_from_midnight_in_wales_not_in_utc(client, tokens, engine, body, at):
     at(datetime(2026, 6, 14, 23, 30, tzinfo=UTC))  # 00:30 on 15 June in Wales (summer time)
     sixteen_today = body()

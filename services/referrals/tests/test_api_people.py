@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from peerlink.envelope import parse_envelope
 from peerlink.tables import outbox
-from peerlink.testing import count_rows
+from peerlink.testing import count_rows, sqlite_only
 from referrals.store import advocacy_issues, people
 from referrals.store import referrals as referral_rows
 
@@ -62,7 +62,7 @@ def test_an_issue_resolved_twice_is_a_conflict_and_bad_bodies_are_422_writing_no
     assert written(engine) == before
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
+@sqlite_only  # no storage question in it
 def test_unknown_people_and_issues_are_404_problems(client, tokens, engine, create):
     person = create()["person_id"]
     before = written(engine), count_rows(engine, people)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from peerlink.envelope import parse_envelope
 from peerlink.tables import outbox
-from peerlink.testing import count_rows
+from peerlink.testing import count_rows, sqlite_only
 from referrals.store import check_ins as check_in_rows
 from referrals.store import transitions as referral_transitions
 
@@ -119,10 +119,9 @@ TRANSITION_BODIES = {
     "close": {"outcome": "completed"},
     "reopen": {},
 }
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_an_unknown_referral_is_404_for_every_transition(engine, act):
     for action, body in TRANSITION_BODIES.items():
         response = act(UNKNOWN, action, **body)
@@ -131,7 +130,7 @@ def test_an_unknown_referral_is_404_for_every_transition(engine, act):
     assert written(engine) == (0, 0, 0)
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_an_unknown_referral_has_no_history_and_no_check_ins(client, tokens, engine):
     for method, path, body in (
         ("GET", f"/referrals/{UNKNOWN}/transitions", None),
@@ -233,7 +232,7 @@ def test_a_referral_still_in_triage_has_no_check_ins(client, tokens, engine, cre
     assert written(engine) == before
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_a_closing_check_in_is_taken_once_the_referral_is_closed(client, tokens, engine, create, act, confirm_match):
     referral = create()
     url = f"/referrals/{referral['id']}/check-ins"

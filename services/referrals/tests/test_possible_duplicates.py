@@ -16,11 +16,10 @@ import sqlalchemy as sa
 
 from peerlink.envelope import parse_envelope
 from peerlink.tables import outbox
-from peerlink.testing import count_rows
+from peerlink.testing import count_rows, sqlite_only
 from referrals.store import people, possible_duplicates
 from referrals.store import referrals as referral_rows
 
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage question in it
 UNKNOWN = "5f0c6f0e-8f4e-4a7e-9a43-3f6f3e1c2b11"
 RHIANS_CONTACT = {
     "email": "rhian@example.org",
@@ -134,7 +133,7 @@ FORM = {
 }
 
 
-@SQLITE_ONLY  # the same intake as the API's attack above, which runs on both databases
+@sqlite_only  # the same intake as the API's attack above, which runs on both databases
 @pytest.mark.parametrize(
     ("who", "matched_on"),
     [
@@ -267,7 +266,7 @@ def test_a_different_person_gets_a_person_of_their_own_with_their_own_details(
         )
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_resolving_asks_for_a_clear_answer_and_writes_nothing_otherwise(client, tokens, engine, create, body):
     rhian = create()
     linked = create(stranger(body))
@@ -285,7 +284,7 @@ def test_resolving_asks_for_a_clear_answer_and_writes_nothing_otherwise(client, 
     assert everything_written(engine) == before
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_someone_referred_at_seventeen_is_asked_again_at_eighteen_by_her_own_record(client, tokens, create, body, at):
     at(datetime(2026, 6, 14, 12, 0, tzinfo=UTC))
     young = body()
@@ -318,7 +317,7 @@ def test_erasing_her_takes_an_open_question_about_her_and_its_details_with_her(c
         )
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_a_referral_not_yet_known_to_be_hers_does_not_speak_for_her_consent(client, tokens, engine, create, body):
     rhian = create()  # agreed to be counted in the central office's figures
     not_counted = stranger(body)
@@ -347,7 +346,7 @@ def outbox_rows(engine):
 RESOLVED = "peerlink.referral.person-resolved.v1"
 
 
-@SQLITE_ONLY  # what is written to the outbox, in which order: no storage question
+@sqlite_only  # what is written to the outbox, in which order: no storage question
 def test_each_answer_tells_the_other_services_whose_referral_it_is_after_the_details_they_need(
     client, tokens, engine, create, body, at
 ):
@@ -399,7 +398,7 @@ def test_each_answer_tells_the_other_services_whose_referral_it_is_after_the_det
     assert different.sequence == received.sequence + 1
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_a_referral_withdrawn_before_the_answer_is_announced_as_withdrawn(client, tokens, engine, create, act, body):
     create()
     linked = create(stranger(body))
@@ -409,7 +408,7 @@ def test_a_referral_withdrawn_before_the_answer_is_announced_as_withdrawn(client
     assert answer.data["referral_status"] == "withdrawn"  # notifications acknowledges nothing withdrawn
 
 
-@SQLITE_ONLY
+@sqlite_only
 def test_an_answer_refused_or_an_erasure_announces_nobody(client, tokens, engine, create, body):
     rhian = create()
     linked = create(stranger(body))

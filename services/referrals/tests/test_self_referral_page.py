@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from peerlink.contracts.vocabulary import CONTACT_CHANNELS, INTERESTS, MENTOR_GENDER_PREFERENCES, SUPPORT_NEEDS
 from peerlink.envelope import parse_envelope
 from peerlink.tables import outbox
-from peerlink.testing import count_rows, live_server
+from peerlink.testing import count_rows, live_server, sqlite_only
 from referrals.pages import wording
 from referrals.store import people, referrals
 
@@ -100,7 +100,7 @@ def test_a_self_referral_is_the_same_intake_as_the_api(client, engine):
     assert str(referral.id)[:8].upper() in thanks
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the day, not the storage
+@sqlite_only  # the day, not the storage
 def test_sixteen_today_in_wales_is_taken_at_half_past_midnight_in_summer(client, engine, at):
     at(datetime(2026, 6, 14, 23, 30, tzinfo=UTC))  # 00:30 on 15 June in Wales; still the 14th in UTC
     _, _, hidden = open_form(client)

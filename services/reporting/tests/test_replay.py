@@ -2,14 +2,13 @@
 
 import threading
 
-import pytest
 import sqlalchemy as sa
 
 from peerlink.contracts import CATALOGUE
 from peerlink.inbox import handle_batch
 from peerlink.outbox import Producer
 from peerlink.subscriptions import Event
-from peerlink.testing import wait_until
+from peerlink.testing import postgresql_only, wait_until
 from reporting import store
 from reporting.handlers import subscriptions
 from reporting.replay import replay
@@ -37,7 +36,7 @@ def held_back_by(engine: sa.Engine, pid: int) -> int:
 
 
 # SQLite has one writer at a time: a replay's write transaction holds the worker back by itself.
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@postgresql_only
 def test_a_batch_consumed_during_a_replay_counts_once(engine, eventful_story, monkeypatch):
     story = eventful_story("merthyr", busy=False)
     envelopes = story.envelopes

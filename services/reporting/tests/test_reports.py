@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from peerlink.contracts import CATALOGUE, Channel
-from peerlink.testing import assert_migrations_match_models, count_rows, make_envelope, sample_data
+from peerlink.testing import assert_migrations_match_models, count_rows, make_envelope, sample_data, sqlite_only
 from reporting import store
 from reporting.app import DEFINITION, main
 from reporting.domain.projection import PROJECTORS
@@ -88,7 +88,7 @@ def test_the_networks_counts_are_the_sum_of_the_sites(client, reader, engine, fe
     assert body["network"]["waiting"]["matched"] == 7 + 14 + 20
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # figures in Python: one store will do
+@sqlite_only  # figures in Python: one store will do
 def test_the_receiver_as_a_giver_by_the_kind_of_mentor_they_became(client, reader, feed, eventful_story):
     story = eventful_story("merthyr", busy=False)  # one joined as a volunteer and is paid now; one left
     story.mentor(kind="paid", former_participant=True, day=3)
@@ -105,7 +105,7 @@ def test_the_receiver_as_a_giver_by_the_kind_of_mentor_they_became(client, reade
     assert shared["former_participants_by_kind"] == {"paid": "<5", "volunteer": "<5"}
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # figures in Python: one store will do
+@sqlite_only  # figures in Python: one store will do
 def test_a_reopened_referral_is_open_until_it_closes_again(client, reader, feed, eventful_story):
     story = eventful_story("merthyr", busy=False)  # closed (disengaged), reopened, closed (completed)
     closing = [e for e in story.envelopes if e.type == "peerlink.referral.closed.v1"][-1]
@@ -127,7 +127,7 @@ def test_a_reopened_referral_is_open_until_it_closes_again(client, reader, feed,
     assert referral_figures("2026-05-20") == ({}, 0)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # figures in Python: one store will do
+@sqlite_only  # figures in Python: one store will do
 def test_a_possible_duplicate_counts_for_whoever_a_coordinator_said_it_is_whatever_the_order(
     client, reader, engine, feed, eventful_story
 ):

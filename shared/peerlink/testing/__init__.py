@@ -28,6 +28,8 @@ from peerlink.testing.servers import (
     new_vhost,
     postgres_server,
     postgres_url,
+    postgresql_only,
+    sqlite_only,
     sqlite_url,
 )
 from peerlink.testing.services import (
@@ -76,6 +78,7 @@ __all__ = [
     "new_vhost",
     "postgres_server",
     "postgres_url",
+    "postgresql_only",
     "processes",
     "publish_envelopes",
     "publish_raw",
@@ -87,6 +90,7 @@ __all__ = [
     "sms_provider",
     "smtp_server",
     "spy",
+    "sqlite_only",
     "sqlite_url",
     "tokens",
     "wait_for_consumer",

@@ -198,6 +198,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name))
 
 
+# A test with no storage question in it (what a handler decides, a page's wording) runs on one
+# store; one about PostgreSQL's locks or SQL alone, on PostgreSQL. Either is this parameter of
+# ``database_url`` narrowed, not a skip: the other run is never made.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture
 def new_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
     """A factory of fresh databases (one per service), on SQLite and on PostgreSQL."""

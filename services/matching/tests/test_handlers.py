@@ -26,7 +26,6 @@ from peerlink.testing import (
     count_rows,
     make_envelope,
     publish_envelopes,
-    publish_raw,
     running,
     sample_data,
     wait_for_consumer,
@@ -337,14 +336,7 @@ def test_someone_not_counted_centrally_is_matched_and_re_matched_at_the_site_onl
     kept, counted = accepted(counted_in_figures=False), accepted(counted_in_figures=True)
     unsaid = {k: v for k, v in REFERRAL_ACCEPTED.load(accepted().data).items() if k != "counted_in_figures"}
     older = make_envelope(REFERRAL_ACCEPTED, unsaid, subject=str(unsaid["referral_id"]))
-    publish_raw(
-        amqp_url,
-        SITE_ONLY_EXCHANGE,
-        REFERRAL_ACCEPTED.routing_key("ebbw-vale"),
-        [kept.to_json()],
-        message_ids=[kept.id],
-        types=[kept.type],
-    )
+    publish_envelopes(amqp_url, [kept], exchange=SITE_ONLY_EXCHANGE)
     publish_envelopes(amqp_url, [counted, older])
     handled(engine, 3)
     assert request_of(engine, kept.data["referral_id"]).counted_in_figures is False

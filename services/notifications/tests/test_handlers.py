@@ -14,7 +14,6 @@ from peerlink.contracts import (
     ARTEVENT_CANCELLED,
     ARTEVENT_CHANGED,
     ARTEVENT_SCHEDULED,
-    CATALOGUE,
     CONTACT_RECORDED,
     EVENTS_EXCHANGE,
     GUEST_CONTACT_RECORDED,
@@ -38,7 +37,6 @@ from peerlink.testing import (
     count_rows,
     make_envelope,
     publish_envelopes,
-    publish_raw,
     running,
     sample_data,
     wait_for_consumer,
@@ -137,17 +135,6 @@ def test_a_match_kept_at_the_site_is_written_about_once_to_mentee_and_mentor(eng
     (same type, data and routing key): notifications' inbox is bound there too, and owes the same
     messages, once, kept at the site. A copy on both exchanges (one event, one id) is one event."""
 
-    def on(exchange, *envelopes):
-        for envelope in envelopes:
-            publish_raw(
-                amqp_url,
-                exchange,
-                CATALOGUE[envelope.type].routing_key(envelope.site),
-                [envelope.to_json()],
-                message_ids=[envelope.id],
-                types=[envelope.type],
-            )
-
     def handled(envelope):
         return lambda: count_rows(engine, inbox, inbox.c.event_id == envelope.id) == 1
 
@@ -161,10 +148,12 @@ def test_a_match_kept_at_the_site_is_written_about_once_to_mentee_and_mentor(eng
     mentee, mentor = confirmed.data["person_id"], confirmed.data["mentor_id"]
     consume(received, until=handled(received))
     before = confirmations_handled()
-    on(SITE_ONLY_EXCHANGE, confirmed)
+    publish_envelopes(amqp_url, [confirmed], exchange=SITE_ONLY_EXCHANGE)
     wait_until(handled(confirmed), what="match.confirmed heard on peerlink.site-only")
-    on(SITE_ONLY_EXCHANGE, confirmed)  # redelivered on the same exchange
-    on(EVENTS_EXCHANGE, confirmed)  # and a copy on the central one, with the same id
+    publish_envelopes(amqp_url, [confirmed], exchange=SITE_ONLY_EXCHANGE)  # redelivered on the same exchange
+    publish_envelopes(
+        amqp_url, [confirmed], exchange=EVENTS_EXCHANGE
+    )  # and a copy on the central one, with the same id
     marker = event(CONTACT_RECORDED)  # one queue, handled in order: after the copies, so are they
     consume(marker, until=handled(marker))
     owed_for_it = owed(engine, store.deliveries.c.event_id == confirmed.id)
@@ -174,7 +163,7 @@ def test_a_match_kept_at_the_site_is_written_about_once_to_mentee_and_mentor(eng
     )
     assert confirmations_handled() - before == 1  # the copies were skipped, not run again
     ended = event(MATCH_ENDED, **{k: confirmed.data[k] for k in ("match_id", "mentor_id")}, **ids, reason="completed")
-    on(SITE_ONLY_EXCHANGE, ended)
+    publish_envelopes(amqp_url, [ended], exchange=SITE_ONLY_EXCHANGE)
     wait_until(handled(ended), what="match.ended heard on peerlink.site-only")
     assert owed(engine, store.deliveries.c.event_id == ended.id) == sorted(
         [("match-ended", who, channel) for who in (mentee, mentor) for channel in ("email", "sms")]

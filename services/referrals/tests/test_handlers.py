@@ -11,7 +11,7 @@ from peerlink.contracts import MATCH_CONFIRMED, MATCH_ENDED, SITE_ONLY_EXCHANGE
 from peerlink.outbox import Producer
 from peerlink.parking import list_parked
 from peerlink.tables import outbox
-from peerlink.testing import make_envelope, publish_envelopes, publish_raw, running, wait_for_consumer, wait_until
+from peerlink.testing import make_envelope, publish_envelopes, running, wait_for_consumer, wait_until
 from peerlink.topology import ConsumerQueues
 from referrals.handlers import subscriptions
 from referrals.store import transitions
@@ -74,8 +74,7 @@ def test_a_match_kept_at_the_site_moves_the_referral_of_someone_not_counted_cent
         match_event(MATCH_CONFIRMED, referral, match_id, confirmed_at=datetime.now(UTC)),
         match_event(MATCH_ENDED, referral, match_id, reason="not-a-fit", ended_at=datetime.now(UTC)),
     ):
-        routing_key = f"ebbw-vale.match.{event.type.split('.')[2]}"
-        publish_raw(amqp_url, SITE_ONLY_EXCHANGE, routing_key, [event.to_json()], message_ids=[event.id])
+        publish_envelopes(amqp_url, [event], exchange=SITE_ONLY_EXCHANGE)
         wait_until(
             lambda e=event: _inbox_count(engine) == (1 if e.type.endswith("confirmed.v1") else 2), what=event.type
         )

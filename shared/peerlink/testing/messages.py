@@ -133,14 +133,16 @@ def publish_raw(
         connection.release()
 
 
-def publish_envelopes(amqp_url: str, envelopes: list[Any]) -> None:
+def publish_envelopes(amqp_url: str, envelopes: list[Any], *, exchange: str | None = None) -> None:
+    """Each envelope as its producer's relay publishes it: on its type's exchange (or ``exchange``:
+    ``peerlink.site-only`` for someone not counted centrally), with its routing key, id and type."""
     from peerlink.contracts import CATALOGUE
 
     for envelope in envelopes:
         event_type = CATALOGUE[envelope.type]
         publish_raw(
             amqp_url,
-            event_type.exchange,
+            exchange or event_type.exchange,
             event_type.routing_key(envelope.site),
             [envelope.to_json()],
             message_ids=[envelope.id],

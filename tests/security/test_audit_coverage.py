@@ -41,6 +41,7 @@ from peerlink.audit import ERASE, PUBLIC_ACTOR
 from peerlink.contracts import CONTACT_RECORDED, MATCH_CONFIRMED, REFERRAL_ACCEPTED, REFERRAL_RECEIVED
 from peerlink.outbox import Producer, UnitOfWork
 from peerlink.testing import make_envelope, sample_data, settings_for
+from peerlink.testing.conformance import openapi_path
 from peerlink.testing.stateful import deliver
 from peerlink.web.auth import new_token, token_entry
 
@@ -519,11 +520,6 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
 # --- the tests -----------------------------------------------------------------------------------
 
 
-def template_of(rule: str) -> str:
-    """werkzeug's ``/people/<uuid:person_id>`` as OpenAPI's ``/people/{person_id}``."""
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
-
-
 def concrete(template: str, ids: dict[str, Any]) -> str:
     return re.sub(r"\{([^}]+)\}", lambda match: str(ids[match.group(1)]), template)
 
@@ -557,7 +553,7 @@ def test_each_read_and_change_of_someones_record_leaves_an_entry(worlds, service
     with world.engine.connect() as conn:
         entries = conn.execute(sa.select(world.trail).where(world.trail.c.position > before)).all()
     found = [
-        (e.subject_kind, str(e.subject_id), e.action, e.actor, e.role, template_of(e.what.split(" ", 1)[1]))
+        (e.subject_kind, str(e.subject_id), e.action, e.actor, e.role, openapi_path(e.what.split(" ", 1)[1]))
         for e in entries
     ]
     actor, role = PUBLIC_ACTOR if row.public else (LABEL, "coordinator")
@@ -570,10 +566,10 @@ def operations_on_someones_record(app: Flask) -> set[str]:
     """From the service itself: its routes under a record's path, and the operations whose
     documented request body or 2xx answer carries someone's details."""
     found = {
-        f"{method} {template_of(rule.rule)}"
+        f"{method} {openapi_path(rule.rule)}"
         for rule in app.url_map.iter_rules()
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
-        if RECORD_PATH.match(template_of(rule.rule))
+        if RECORD_PATH.match(openapi_path(rule.rule))
     }
     document = app.test_client().get("/openapi.json").get_json()
     schemas = document.get("components", {}).get("schemas", {})
@@ -613,7 +609,7 @@ def test_the_table_lists_every_operation_on_someones_record(worlds, service):
     missed = on_records - listed - set(NOT_A_RECORD[service])
     assert missed == set(), f"{service}: operations on someone's record that nobody checked are audited: {missed}"
     served = {
-        f"{method} {template_of(rule.rule)}"
+        f"{method} {openapi_path(rule.rule)}"
         for rule in app.url_map.iter_rules()
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }

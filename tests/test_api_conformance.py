@@ -18,7 +18,8 @@ and an auction lot, recipients and their deliveries), and valid requests name th
 (``peerlink.testing.conformance.KnownRecords``): an operation on a random id answers 404 and
 nothing behind it is fuzzed. How far the fuzzing reached is asserted: each service has a number
 of operations that must answer 2xx at least once (``REACHED``), one under what it reaches, so
-that a change that stops it short fails. Every failure it finds fails the test.
+that a change that stops it short fails. What it found that the services' owners have yet to
+fix is listed in ``KNOWN_FAILURES``: only that failure, on that operation, is let through.
 
 The broker URL points at a port where nothing listens: a request that needed the broker would
 fail here, and none may (the apps publish only through the outbox). Health and metrics are not
@@ -83,6 +84,21 @@ STEPS = 12  # calls in a sequence at most
 # short fails here.
 REACHED = {"referrals": 21, "matching": 30, "events": 34, "notifications": 13, "reporting": 20}
 
+
+@dataclass(frozen=True)
+class KnownFailure:
+    """A failure the fuzzing finds that is reported to the service's owners and not yet fixed:
+    only these failure codes are excused, on this operation only. One found on every run must
+    keep being found, so that the test fails (and the entry goes) once it is fixed; one that
+    needs a generated value a run may not reach (``every_run=False``) need not."""
+
+    codes: tuple[str, ...]
+    why: str
+    every_run: bool = True
+
+
+SERVER_ERROR, UNDOCUMENTED_CONTENT_TYPE, INVALID_ACCEPTED = "ST101", "ST105", "ST201"
+KNOWN_FAILURES: dict[str, dict[str, KnownFailure]] = {}
 
 CHECKS = [
     checks.not_a_server_error,
@@ -378,7 +394,8 @@ def service_under_test(request: pytest.FixtureRequest, new_database_url, tokens:
 def test_every_operation_keeps_to_its_document(service_under_test: ServiceUnderTest) -> None:
     started = time.monotonic()
     schema = load_schema(service_under_test.app)
-    answers = Answers()
+    known_failures = KNOWN_FAILURES.get(service_under_test.name, {})
+    answers = Answers({label: known.codes for label, known in known_failures.items()})
     known = service_under_test.known_records()
     results = fuzz_operations(
         schema,
@@ -412,10 +429,12 @@ def test_every_operation_keeps_to_its_document(service_under_test: ServiceUnderT
     print(
         f"\n{service_under_test.name}: {len(operations)} operations, {len(reached)} of them answered 2xx; "
         f"{alone} calls alone, {answers.calls - alone} in linked sequences; "
-        f"{len(failures)} failing; "
+        f"{len(failures)} failing, {sum(answers.excused.values())} known failures met; "
         f"{time.monotonic() - started:.1f} s"
     )
     assert not failures, "\n\n".join(failures)
+    fixed = {label for label, known in known_failures.items() if known.every_run} - set(answers.excused)
+    assert not fixed, f"known failures no longer found (fixed? take them out of KNOWN_FAILURES): {fixed}"
     unreached = sorted(operations - reached)
     assert len(reached) >= REACHED[service_under_test.name], f"fewer operations reached a 2xx; never: {unreached}"
 
